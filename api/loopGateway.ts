@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Db } from '../store/db.js';
+import { claimForwardBatches, markForwarded, type ForwardBatch } from '../store/events.js';
+import {
+  eventsRecordedSignal,
+  loopStatusQuery,
+  loopWorkflowId,
+  projectIdKey,
+  requestRoundSignal,
+  type DebounceSettings,
+  type EventsRecorded,
+  type LoopStatus,
+  type TrainOverrides,
+} from '../workflows/definitions.js';
+import type { projectLoop } from '../workflows/projectLoop.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The API's only door into Temporal: start or signal a project's loop, read its state. */
+export class LoopGateway {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly debounce: Partial<DebounceSettings>,
+  ) {}
+
+  private startOptions(projectId: number) {
+    return {
+      workflowId: loopWorkflowId(projectId),
+      taskQueue: this.taskQueue,
+      args: [{ projectId, settings: this.debounce }] as Parameters<typeof projectLoop>,
+      typedSearchAttributes: [{ key: projectIdKey, value: projectId }],
+      staticSummary: `Label Loop for Label Studio project ${projectId}`,
+    };
+  }
+
+  async signalEvents(batch: ForwardBatch): Promise<void> {
+    await this.client.workflow.signalWithStart<typeof projectLoop, [EventsRecorded]>('projectLoop', {
+        ...this.startOptions(batch.projectId),
+        signal: eventsRecordedSignal,
+        signalArgs: [
+          {
+            batchId: batch.batchId,
+            annotationChanges: batch.annotationChanges,
+            taskChanges: batch.taskChanges,
+            trainingRequested: batch.trainingRequested,
+          },
+        ],
+    });
+  }
+
+  async requestRound(projectId: number, reason: string, overrides?: TrainOverrides): Promise<void> {
+    await this.client.workflow.signalWithStart<typeof projectLoop, [{ reason: string; overrides?: TrainOverrides }]>('projectLoop', {
+      ...this.startOptions(projectId),
+      signal: requestRoundSignal,
+      signalArgs: [{ reason, overrides }],
+    });
+  }
+
+  /** The loop's live state, or null when the project has no loop yet. */
+  async status(projectId: number): Promise<LoopStatus | null> {
+    try {
+      return await this.client.workflow.getHandle(loopWorkflowId(projectId)).query(loopStatusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Moves recorded webhook events from the outbox to the loops, one signal per project batch.
+ * Runs beside the API: an event committed by `/webhook` reaches its loop even if Temporal was
+ * down when it arrived (it is retried here with backoff until it is delivered).
+ */
+export class EventForwarder {
+  private running = false;
+  private kicked = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly claimId = randomUUID();
+  /** Resolves when the outbox has been drained once after the last kick (tests, shutdown). */
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly gateway: Pick<LoopGateway, 'signalEvents'>,
+    private readonly log: Logger,
+    private readonly pollMs = 1_000,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 0;
+    while (this.running) {
+      this.kicked = false;
+      try {
+        const batches = await claimForwardBatches(this.db, this.claimId);
+        for (const batch of batches) {
+          await this.gateway.signalEvents(batch);
+          await markForwarded(this.db, batch.batchId);
+        }
+        backoffMs = 0;
+        if (batches.length > 0) continue; // more may be waiting beyond the claim limit
+        this.idleWaiters.splice(0).forEach((w) => w());
+      } catch (err) {
+        backoffMs = Math.min(Math.max(backoffMs * 2, 500), 30_000);
+        this.log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'forwarding webhook events to Temporal failed; will retry');
+      }
+      if (!this.running) break;
+      if (this.kicked && backoffMs === 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, backoffMs || this.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  /** Waits until every event recorded so far has been forwarded. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+}

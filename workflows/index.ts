@@ -1,0 +1,2 @@
+export { projectLoop } from './projectLoop.js';
+export { trainingRound } from './trainingRound.js';
