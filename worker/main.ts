@@ -150,6 +150,12 @@ async function runApiProcess(config: Config): Promise<void> {
 
 async function main(): Promise<void> {
   const [command = 'stack', ...rest] = process.argv.slice(2);
+  if (command === 'demo') {
+    // The demo's annotator labels in sessions and waits for each round: a short quiet period
+    // keeps it brisk. Explicit settings still win.
+    process.env.LABEL_LOOP_QUIET_PERIOD_MS ??= '1500';
+    process.env.LABEL_LOOP_MIN_ANNOTATIONS ??= '20';
+  }
   const config = loadConfig();
   switch (command) {
     case 'stack':
