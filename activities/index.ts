@@ -27,6 +27,7 @@ import { scorePrediction } from '../model/uncertainty.js';
 import { initBackend } from '../model/backend.js';
 import type { Metrics, TrainOverrides } from '../workflows/definitions.js';
 import type { ProjectSync } from './projectSync.js';
+import { LabelStudioError } from '../labelstudio/client.js';
 
 /** What rounds are allowed to vary, read from the environment by worker/config.ts. */
 export interface RoundConfig {
@@ -51,6 +52,16 @@ export interface ActivityDeps {
 }
 
 const nonRetryable = (message: string, type: string) => ApplicationFailure.create({ message, type, nonRetryable: true });
+
+/** Label Studio errors that retrying cannot fix (bad token, missing project) stop the round with their message. */
+async function labelStudioCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof LabelStudioError && err.permanent) throw nonRetryable(err.message, 'LabelStudioRejected');
+    throw err;
+  }
+}
 
 export function createActivities({ db, config, projectSync }: ActivityDeps) {
   async function classificationTask(projectId: number) {
@@ -85,7 +96,7 @@ export function createActivities({ db, config, projectSync }: ActivityDeps) {
     /** Brings tasks and annotations in line with Label Studio (dropped webhooks, deletions). */
     async reconcileProject({ projectId }: { projectId: number }): Promise<{ skipped: boolean; changes: number }> {
       if (!projectSync) return { skipped: true, changes: 0 };
-      return { skipped: false, changes: await projectSync.reconcile(projectId) };
+      return { skipped: false, changes: await labelStudioCall(() => projectSync.reconcile(projectId)) };
     },
 
     async exportSnapshot({ projectId, roundKey }: { projectId: number; roundKey: string }) {
@@ -239,7 +250,7 @@ export function createActivities({ db, config, projectSync }: ActivityDeps) {
     /** Pushes the champion's not-yet-pushed predictions to Label Studio. */
     async pushPredictions({ projectId, modelVersion }: { projectId: number; modelVersion: string }) {
       if (!projectSync) return { pushed: 0, skipped: true };
-      const pushed = await projectSync.pushPredictions(projectId, modelVersion, () => heartbeat());
+      const pushed = await labelStudioCall(() => projectSync.pushPredictions(projectId, modelVersion, () => heartbeat()));
       return { pushed, skipped: false };
     },
   };

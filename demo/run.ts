@@ -103,7 +103,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const status = async (): Promise<LoopStatus | null> => handle.query(loopStatusQuery).catch(() => null);
   const reported = new Set<number>();
   let promotions = 0;
-  let last: LoopStatus | null = null;
+  let last = null as LoopStatus | null;
 
   const report = (r: RoundResult) => {
     if (reported.has(r.round)) return;

@@ -43,7 +43,7 @@ async function applyEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<
   if (events.length === 0) return;
   const configs = new Map<number, string>();
   const tasks = new Map<number, TaskRecord & { projectId: number }>();
-  const annotations = new Map<number, Record<string, unknown>>();
+  const annotations = new Map<number, AnnotationRow>();
   const deletedAnnotations: number[] = [];
   const deletedTasks: number[] = [];
 
@@ -56,7 +56,7 @@ async function applyEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<
         const prev = annotations.get(a.id);
         // Within one batch, keep the newest version of an annotation (Postgres refuses to
         // upsert the same row twice in one statement).
-        if (!prev || !a.updatedAt || !prev.source_updated_at || a.updatedAt >= (prev.source_updated_at as string)) {
+        if (!prev || !a.updatedAt || !prev.source_updated_at || a.updatedAt >= prev.source_updated_at) {
           annotations.set(a.id, {
             id: a.id,
             project_id: e.projectId,
@@ -92,19 +92,7 @@ async function applyEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<
     );
   }
   if (tasks.size > 0) await upsertTasks(client, [...tasks.values()]);
-  if (annotations.size > 0) {
-    await client.query(
-      `INSERT INTO annotations (id, project_id, task_id, result, was_cancelled, source_updated_at)
-       SELECT id, project_id, task_id, result, was_cancelled, source_updated_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, project_id bigint, task_id bigint, result jsonb,
-              was_cancelled boolean, source_updated_at timestamptz)
-       ON CONFLICT (id) DO UPDATE SET result = excluded.result, was_cancelled = excluded.was_cancelled,
-              source_updated_at = excluded.source_updated_at, recorded_at = now()
-       WHERE annotations.source_updated_at IS NULL OR excluded.source_updated_at IS NULL
-          OR excluded.source_updated_at >= annotations.source_updated_at`,
-      [JSON.stringify([...annotations.values()])],
-    );
-  }
+  if (annotations.size > 0) await upsertAnnotations(client, [...annotations.values()]);
   if (deletedAnnotations.length > 0) {
     await client.query('UPDATE annotations SET deleted = true, recorded_at = now() WHERE id = ANY($1::bigint[])', [
       deletedAnnotations,
@@ -115,16 +103,49 @@ async function applyEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<
   }
 }
 
+export interface AnnotationRow {
+  id: number;
+  project_id: number;
+  task_id: number;
+  result: unknown;
+  was_cancelled: boolean;
+  source_updated_at: string | null;
+}
+
+/**
+ * Inserts or refreshes annotations; an older version (by Label Studio's updated_at) never wins.
+ * Only reconciliation, which reads Label Studio's current state, may revive a deleted one.
+ * Returns how many rows changed.
+ */
+export async function upsertAnnotations(db: pg.PoolClient | Db, rows: AnnotationRow[], { undelete = false } = {}): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = await db.query(
+    `INSERT INTO annotations (id, project_id, task_id, result, was_cancelled, source_updated_at)
+     SELECT id, project_id, task_id, result, was_cancelled, source_updated_at
+       FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, project_id bigint, task_id bigint, result jsonb,
+            was_cancelled boolean, source_updated_at timestamptz)
+     ON CONFLICT (id) DO UPDATE SET result = excluded.result, was_cancelled = excluded.was_cancelled,
+            source_updated_at = excluded.source_updated_at, deleted = annotations.deleted AND NOT $2, recorded_at = now()
+     WHERE (excluded.source_updated_at IS NULL OR annotations.source_updated_at IS NULL
+            OR excluded.source_updated_at >= annotations.source_updated_at)
+       AND (annotations.result IS DISTINCT FROM excluded.result OR annotations.was_cancelled IS DISTINCT FROM excluded.was_cancelled
+            OR annotations.source_updated_at IS DISTINCT FROM excluded.source_updated_at OR (annotations.deleted AND $2))`,
+    [JSON.stringify(rows), undelete],
+  );
+  return res.rowCount ?? 0;
+}
+
 /** Inserts or refreshes tasks (data only: a deleted task stays deleted). */
-export async function upsertTasks(db: pg.PoolClient | Db, tasks: (TaskRecord & { projectId: number })[]): Promise<void> {
-  if (tasks.length === 0) return;
-  await db.query(
+export async function upsertTasks(db: pg.PoolClient | Db, tasks: (TaskRecord & { projectId: number })[]): Promise<number> {
+  if (tasks.length === 0) return 0;
+  const res = await db.query(
     `INSERT INTO tasks (id, project_id, data)
      SELECT id, project_id, data FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, project_id bigint, data jsonb)
      ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = now()
      WHERE tasks.data IS DISTINCT FROM excluded.data`,
     [JSON.stringify(tasks.map((t) => ({ id: t.id, project_id: t.projectId, data: t.data })))],
   );
+  return res.rowCount ?? 0;
 }
 
 /** One forward batch: what the project's loop is told in a single signal. */

@@ -124,6 +124,7 @@ CREATE TABLE predictions (
   margin          double precision NOT NULL,   -- p1 - p2: lower = less certain
   entropy         double precision NOT NULL,   -- nats: higher = less certain
   created_at      timestamptz NOT NULL DEFAULT now(),
+  push_started_at timestamptz,            -- set before a chunk is sent to Label Studio
   pushed_at       timestamptz,
   PRIMARY KEY (task_id, model_version)
 );

@@ -1,0 +1,106 @@
+/**
+ * `npm run connect -- --project N [--backend-url URL]`: connects a running Label Loop to a Label
+ * Studio project the way Label Studio's documentation does it by hand, and prints each step.
+ * Needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY (flags --ls-url/--ls-token override them).
+ */
+import { parseArgs } from 'node:util';
+import { LabelStudioClient, LabelStudioError } from '../labelstudio/client.js';
+import { parseLabelConfig, UnsupportedLabelConfigError } from '../labelstudio/labelConfig.js';
+import { ensureLeastConfidentView, UNCERTAINTY_SAMPLING } from '../labelstudio/sync.js';
+import { ConfigError, type Config } from './config.js';
+
+export interface ConnectResult {
+  mlBackendId: number;
+  webhookId: number;
+  viewId: number;
+  uncertaintySampling: boolean;
+  lines: string[];
+}
+
+export async function connectProject(
+  config: Config,
+  opts: { projectId: number; backendUrl: string; labelStudioUrl: string; apiKey: string; title?: string },
+): Promise<ConnectResult> {
+  const lines: string[] = [];
+  const say = (l: string) => lines.push(l);
+  const ls = new LabelStudioClient({ url: opts.labelStudioUrl, apiKey: opts.apiKey });
+  const backendUrl = opts.backendUrl.replace(/\/+$/, '');
+
+  const project = await ls.getProject(opts.projectId);
+  try {
+    const task = parseLabelConfig(project.label_config);
+    say(`project ${project.id} "${project.title}": ${task.multiLabel ? 'multi-label' : 'single-label'} classification of $${task.textField} into ${task.labels.join(', ')}`);
+  } catch (err) {
+    if (err instanceof UnsupportedLabelConfigError) throw new ConfigError(`project ${project.id} cannot be trained by Label Loop: ${err.message}`);
+    throw err;
+  }
+
+  // 1. ML backend: Label Studio validates it by calling our /health and /setup right away.
+  const auth = config.security.basicAuth;
+  const backendBody = {
+    project: opts.projectId,
+    url: backendUrl,
+    title: opts.title ?? 'Label Loop',
+    is_interactive: false,
+    auth_method: auth ? 'BASIC_AUTH' : 'NONE',
+    ...(auth ? { basic_auth_user: auth.user, basic_auth_pass: auth.password } : {}),
+  };
+  const backends = await ls.listMlBackends(opts.projectId);
+  const mine = backends.find((b) => b.url.replace(/\/+$/, '') === backendUrl);
+  const backend = mine ? await ls.updateMlBackend(mine.id, backendBody) : await ls.createMlBackend(backendBody);
+  say(`ML backend ${backend.id} ${mine ? 'updated' : 'added'}: ${backendUrl} (${auth ? 'HTTP Basic auth' : 'no auth'})`);
+
+  // 2. The webhook Label Studio created for the backend carries no auth: add the secret header
+  // to it rather than adding a second webhook (events would arrive twice).
+  const webhookUrl = `${backendUrl}/webhook`;
+  const hooks = (await ls.listWebhooks(opts.projectId)).filter((h) => h.url.replace(/\/+$/, '') === webhookUrl);
+  const headers = config.security.webhookSecret ? { [config.security.webhookSecretHeader]: config.security.webhookSecret } : {};
+  let webhookId: number;
+  if (hooks.length > 0) {
+    webhookId = hooks[0].id;
+    await ls.patchWebhook(webhookId, { headers: { ...hooks[0].headers, ...headers }, is_active: true, send_payload: true, send_for_all_actions: true });
+    say(`webhook ${webhookId} → ${webhookUrl}: ${config.security.webhookSecret ? `secret header ${config.security.webhookSecretHeader} set` : 'no secret configured'}`);
+    if (hooks.length > 1) say(`warning: ${hooks.length} webhooks point at ${webhookUrl}; events will arrive ${hooks.length} times (deduplicated, but delete the extras)`);
+  } else {
+    webhookId = (await ls.createWebhook({ project: opts.projectId, url: webhookUrl, send_payload: true, send_for_all_actions: true, headers, is_active: true })).id;
+    say(`webhook ${webhookId} → ${webhookUrl} created`);
+  }
+
+  // 3. The Data Manager tab and, where Label Studio accepts it, uncertainty sampling.
+  const view = await ensureLeastConfidentView(ls, opts.projectId);
+  say(`Data Manager tab ${view.id} "Label Loop: least confident first" ${view.created ? 'created' : 'already there'}`);
+  let uncertaintySampling = false;
+  try {
+    await ls.patchProject(opts.projectId, { sampling: UNCERTAINTY_SAMPLING });
+    uncertaintySampling = (await ls.getProject(opts.projectId)).sampling === UNCERTAINTY_SAMPLING;
+  } catch (err) {
+    if (!(err instanceof LabelStudioError) || !err.permanent) throw err;
+  }
+  say(
+    uncertaintySampling
+      ? 'project sampling set to "Uncertainty sampling": Label Studio serves the least confident task next'
+      : 'Label Studio refused uncertainty sampling: use the Data Manager tab and "Label All Tasks" in its order',
+  );
+  return { mlBackendId: backend.id, webhookId, viewId: view.id, uncertaintySampling, lines };
+}
+
+export async function runConnect(config: Config, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      project: { type: 'string' },
+      'backend-url': { type: 'string' },
+      'ls-url': { type: 'string' },
+      'ls-token': { type: 'string' },
+      title: { type: 'string' },
+    },
+  });
+  const projectId = Number(values.project);
+  if (!Number.isSafeInteger(projectId) || projectId <= 0) throw new ConfigError('--project: the Label Studio project id is required (a positive integer)');
+  const labelStudioUrl = values['ls-url'] ?? config.labelStudio?.url;
+  const apiKey = values['ls-token'] ?? config.labelStudio?.apiKey;
+  if (!labelStudioUrl || !apiKey) throw new ConfigError('set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY (or --ls-url and --ls-token)');
+  const backendUrl = values['backend-url'] ?? `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+  const result = await connectProject(config, { projectId, backendUrl, labelStudioUrl, apiKey, title: values.title });
+  for (const line of result.lines) console.log(`[label-loop] ${line}`);
+}
