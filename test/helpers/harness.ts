@@ -9,7 +9,7 @@ import { createLoopWorker } from '../../worker/runWorker.js';
 import { startApiServer, type ApiServer } from '../../api/server.js';
 import { initBackend } from '../../model/backend.js';
 import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../../workflows/definitions.js';
-import type { ProjectSync } from '../../activities/projectSync.js';
+import { createProjectSync } from '../../worker/projectSync.js';
 
 /** A project id no other test (in any file, on the shared Temporal server) uses. */
 export const uniqueProjectId = () => randomInt(1_000_000, 2_000_000_000);
@@ -67,6 +67,9 @@ export interface Harness {
   loopStatus(projectId: number): Promise<LoopStatus>;
   /** Waits until the loop has finished `rounds` rounds and is not training. */
   waitForRounds(projectId: number, rounds: number, timeoutMs?: number): Promise<LoopStatus>;
+  /** Takes the API down (webhooks sent meanwhile are lost, as with a real outage) and back up. */
+  stopApi(): Promise<void>;
+  startApi(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,7 +77,7 @@ export interface Harness {
  * One test file's Label Loop: its own database and task queue on the shared servers, an
  * in-process worker (unless `worker: false`, for tests that run worker processes) and the API.
  */
-export async function createHarness(opts: { env?: Record<string, string>; worker?: boolean; projectSync?: ProjectSync } = {}): Promise<Harness> {
+export async function createHarness(opts: { env?: Record<string, string>; worker?: boolean; apiPort?: number } = {}): Promise<Harness> {
   const temporalAddress = inject('temporalAddress');
   const database = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
@@ -96,21 +99,24 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
       connection: nativeConnection,
       config,
       db: database.db,
-      projectSync: opts.projectSync,
+      projectSync: createProjectSync(config, database.db),
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     workerRun = worker.run();
   }
-  const api = await startApiServer({
-    db: database.db,
-    temporal: client,
-    taskQueue,
-    debounce: config.debounce,
-    security: config.security,
-    host: '127.0.0.1',
-    port: 0,
-    backendName,
-  });
+  const startApi = () =>
+    startApiServer({
+      db: database.db,
+      temporal: client,
+      taskQueue,
+      debounce: config.debounce,
+      security: config.security,
+      host: '127.0.0.1',
+      port: opts.apiPort ?? 0,
+      backendName,
+    });
+  let api = await startApi();
+  let apiUp = true;
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${api.url}${path}`, {
@@ -129,7 +135,7 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
   };
   const loopStatus = (projectId: number) => client.workflow.getHandle(loopWorkflowId(projectId)).query(loopStatusQuery);
 
-  return {
+  const harness: Harness = {
     db: database.db,
     databaseUrl: database.url,
     temporalAddress,
@@ -137,6 +143,15 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
     client,
     api,
     worker,
+    async stopApi() {
+      await api.close();
+      apiUp = false;
+    },
+    async startApi() {
+      api = await startApi();
+      harness.api = api;
+      apiUp = true;
+    },
     post: (path, body, headers) => call('POST', path, body, headers),
     get: (path, headers) => call('GET', path, undefined, headers),
     loopStatus,
@@ -151,7 +166,7 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
         200,
       ),
     async close() {
-      await api.close();
+      if (apiUp) await api.close();
       // Loops live forever by design; end this file's so the shared server stays quiet.
       const loops = client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` });
       for await (const wf of loops) await client.workflow.getHandle(wf.workflowId).terminate('test finished').catch(() => undefined);
@@ -162,4 +177,5 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
       await database.drop();
     },
   };
+  return harness;
 }

@@ -92,6 +92,15 @@ describe('training round against real Temporal and PostgreSQL', () => {
     expect(setup.body.model_version).toBe(status.championVersion);
   });
 
+  it('answers "Retrieve Predictions" for 1,000 tasks in one call, in order', async () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => tasks[i % tasks.length]);
+    const res = await h.post('/predict', { tasks: many.map((t) => ({ id: t.id, data: t.data })), project: `${projectId}.1700000000` });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toHaveLength(1_000);
+    // Entries for the same task are identical, wherever they sit in the list.
+    expect(res.body.results[7]).toEqual(res.body.results[407]);
+  });
+
   it('lists the unlabelled tasks least certain first under the champion', async () => {
     const res = await h.get(`/api/projects/${projectId}/next-tasks?limit=20`);
     expect(res.status).toBe(200);
