@@ -4,7 +4,7 @@ import { interruptedPushes, markPushStarted, reconcileProject } from '../store/r
 import type { AnnotationRow } from '../store/events.js';
 import type { ProjectSync } from '../activities/projectSync.js';
 import { choicesResult } from './labelConfig.js';
-import type { LabelStudioClient } from './client.js';
+import { LabelStudioError, type LabelStudioClient } from './client.js';
 
 /** Title of the Data Manager tab Label Loop keeps ordered by the champion's scores. */
 export const LEAST_CONFIDENT_VIEW = 'Label Loop: least confident first';
@@ -87,15 +87,32 @@ export class LabelStudioSync implements ProjectSync {
     if ((await interruptedPushes(this.db, projectId, modelVersion)) > 0) await this.markAlreadyPushed(projectId, modelVersion);
 
     let pushed = 0;
+    let reconciled = false;
     for (;;) {
       const chunk = await unpushedPredictions(this.db, projectId, modelVersion, this.pushChunkSize);
       if (chunk.length === 0) break;
       const ids = chunk.map((p) => p.taskId);
       await markPushStarted(this.db, modelVersion, ids);
-      await this.ls.importPredictions(
-        projectId,
-        chunk.map((p) => ({ task: p.taskId, result: choicesResult(task, p.labels), score: p.score, model_version: modelVersion })),
-      );
+      let created: number;
+      try {
+        ({ created } = await this.ls.importPredictions(
+          projectId,
+          chunk.map((p) => ({ task: p.taskId, result: choicesResult(task, p.labels), score: p.score, model_version: modelVersion })),
+        ));
+      } catch (err) {
+        // One task deleted in Label Studio since the last reconciliation fails the whole batch
+        // with a 400: learn the deletions once, then push what is left.
+        if (err instanceof LabelStudioError && err.status === 400 && !reconciled) {
+          reconciled = true;
+          await this.reconcile(projectId);
+          continue;
+        }
+        throw err;
+      }
+      // Label Studio 1.23 drops results it cannot validate without failing the request.
+      if (created !== chunk.length) {
+        throw new LabelStudioError(`Label Studio stored ${created} of ${chunk.length} predictions of ${modelVersion}: does the label config still match?`, 201, true);
+      }
       await markPushed(this.db, modelVersion, ids);
       pushed += chunk.length;
       progress();

@@ -49,6 +49,9 @@ describe('HTTP API: bad input and auth (real PostgreSQL and Temporal behind it)'
     expect((await h.post('/webhook', body)).status).toBe(401);
     expect((await h.post('/webhook', body, { 'x-label-loop-secret': 'nope' })).status).toBe(401);
     expect((await h.post('/webhook', body, secret)).body.status).toBe('recorded');
+    // START_TRAINING comes from Label Studio's ML-backend connection: Basic auth, no custom header.
+    expect((await h.post('/webhook', { action: 'START_TRAINING', project: { id: projectId } }, basic)).status).toBe(200);
+    expect((await h.post('/webhook', { action: 'START_TRAINING', project: { id: projectId } }, { authorization: 'Basic bm86cGU=' })).status).toBe(401);
   });
 
   it('records every accepted action in tasks and annotations', async () => {
