@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Db } from '../store/db.js';
 import { listModels, nextTasks, saveLabelConfig, type SamplingStrategy } from '../store/index.js';
 import { parseWebhook, PayloadError, projectIdOf } from '../labelstudio/webhooks.js';
@@ -62,8 +62,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024 * 1024, // "Retrieve Predictions" posts every selected task in one body
-    // Never log request bodies or auth headers: they carry Label Studio tokens.
-    disableRequestLogging: true,
+    // No per-request logs: Label Studio's bodies and headers carry tokens. Errors are logged by
+    // the error handler below, with the route and message only.
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {

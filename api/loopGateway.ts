@@ -83,7 +83,6 @@ export class EventForwarder {
   private kicked = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private readonly claimId = randomUUID();
   /** Resolves when the outbox has been drained once after the last kick (tests, shutdown). */
   private idleWaiters: (() => void)[] = [];
 
@@ -116,7 +115,8 @@ export class EventForwarder {
     while (this.running) {
       this.kicked = false;
       try {
-        const batches = await claimForwardBatches(this.db, this.claimId);
+        // Each claim gets a fresh id: the loop drops a batch id it has seen before.
+        const batches = await claimForwardBatches(this.db, randomUUID());
         for (const batch of batches) {
           await this.gateway.signalEvents(batch);
           await markForwarded(this.db, batch.batchId);

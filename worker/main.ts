@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createPool, migrate } from '../store/db.js';
 import { initBackend } from '../model/backend.js';
 import { startApiServer } from '../api/server.js';
@@ -101,6 +101,7 @@ async function runWorkerProcess(config: Config): Promise<void> {
   if (!config.temporal.address || !config.databaseUrl) {
     throw new ConfigError('the worker command needs TEMPORAL_ADDRESS and DATABASE_URL (the stack command sets both)');
   }
+  Runtime.install({ logger: new DefaultLogger((process.env.LABEL_LOOP_LOG_LEVEL ?? 'WARN') as 'WARN') });
   const db = createPool(config.databaseUrl, 4);
   await migrate(db);
   await initBackend(log);

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   condition,
   continueAsNew,
   executeChild,
@@ -201,8 +200,10 @@ export async function projectLoop(input: ProjectLoopInput): Promise<never> {
     } catch (err) {
       // A failed round (e.g. too few labels yet) must not end the loop: record it and wait for
       // more events. The round's own history in the Web UI has the details.
-      const cause = err instanceof Error && 'cause' in err && err.cause instanceof Error ? err.cause : err;
-      s.lastError = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
+      // The useful message is at the bottom of the chain: child workflow → activity → application failure.
+      let cause: unknown = err;
+      while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+      s.lastError = cause instanceof Error ? cause.message : String(cause);
       log.warn('training round failed', { projectId, round, error: s.lastError });
     } finally {
       currentRound = null;

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createPool, migrate, type Db } from '../../store/db.js';
 import { loadConfig, type Config } from '../../worker/config.js';
 import { createLoopWorker } from '../../worker/runWorker.js';
@@ -12,6 +12,18 @@ import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../../workflow
 import { createProjectSync } from '../../worker/projectSync.js';
 
 /** A project id no other test (in any file, on the shared Temporal server) uses. */
+// Worker state changes at INFO drown the test output; warnings and errors still show.
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* already installed in this process */
+  }
+}
+
 export const uniqueProjectId = () => randomInt(1_000_000, 2_000_000_000);
 
 /** A fresh database on the shared PostgreSQL server, migrated. */
@@ -78,6 +90,7 @@ export interface Harness {
  * in-process worker (unless `worker: false`, for tests that run worker processes) and the API.
  */
 export async function createHarness(opts: { env?: Record<string, string>; worker?: boolean; apiPort?: number } = {}): Promise<Harness> {
+  quietRuntime();
   const temporalAddress = inject('temporalAddress');
   const database = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
@@ -155,16 +168,22 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
     post: (path, body, headers) => call('POST', path, body, headers),
     get: (path, headers) => call('GET', path, undefined, headers),
     loopStatus,
-    waitForRounds: (projectId, rounds, timeoutMs = 180_000) =>
-      waitFor(
-        `${rounds} finished round(s) of project ${projectId}`,
-        async () => {
-          const s = await loopStatus(projectId);
-          return s.roundsStarted >= rounds && s.currentRound === null && (s.lastRound?.round === rounds || s.lastError !== null) ? s : undefined;
-        },
-        timeoutMs,
-        200,
-      ),
+    waitForRounds: async (projectId, rounds, timeoutMs = 180_000) => {
+      let last: LoopStatus | undefined;
+      try {
+        return await waitFor(
+          `${rounds} finished round(s) of project ${projectId}`,
+          async () => {
+            const s = (last = await loopStatus(projectId));
+            return s.roundsStarted >= rounds && s.currentRound === null && (s.lastRound?.round === rounds || s.lastError !== null) ? s : undefined;
+          },
+          timeoutMs,
+          200,
+        );
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last loop status: ${JSON.stringify(last)}`);
+      }
+    },
     async close() {
       if (apiUp) await api.close();
       // Loops live forever by design; end this file's so the shared server stays quiet.

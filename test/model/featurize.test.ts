@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   defaultFeaturizerConfig,
+  densifyRows,
   featurize,
   featurizeInto,
+  featurizeSparse,
   validateFeaturizerConfig,
   type FeaturizerConfig,
 } from '../../model/featurize.js';
@@ -37,6 +39,22 @@ describe('featurize', () => {
     const view = featurizeInto(['one two three', 'four'], config, buffer);
     expect(Array.from(view)).toEqual(Array.from(featurize(['one two three', 'four'], config)));
     expect(() => featurizeInto(['a', 'b', 'c', 'd'], config, buffer)).toThrow(/buffer holds/);
+  });
+
+  it('sparse rows expand to exactly the dense rows, in any order', () => {
+    // 300 texts: more than one internal chunk of 256; includes empty rows.
+    const texts = Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? '' : `text ${i} word${i % 13} shared words here`));
+    const sparse = featurizeSparse(texts, config);
+    const dense = featurize(texts, config);
+    expect(sparse.rowStart).toHaveLength(301);
+    expect(sparse.columns.length).toBe(dense.filter((v) => v !== 0).length);
+    const rows = [299, 0, 150, 7];
+    const out = densifyRows(sparse, rows, new Float32Array(rows.length * config.dim).fill(3));
+    rows.forEach((row, r) => {
+      expect(Array.from(out.subarray(r * config.dim, (r + 1) * config.dim))).toEqual(
+        Array.from(dense.subarray(row * config.dim, (row + 1) * config.dim)),
+      );
+    });
   });
 
   it.each([
