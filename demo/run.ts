@@ -8,7 +8,8 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../store/db.js';
 import type { Config } from '../worker/config.js';
 import { loadSpamAssassin } from '../model/spamAssassin.js';
-import { loopStatusQuery, loopWorkflowId, type LoopStatus, type RoundResult } from '../workflows/definitions.js';
+import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../workflows/definitions.js';
+import type { ModelRow } from '../store/models.js';
 
 export const DEMO_CONFIG = `<View>
   <Header value="Is this e-mail spam?"/>
@@ -105,16 +106,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   let promotions = 0;
   let last = null as LoopStatus | null;
 
-  const report = (r: RoundResult) => {
-    if (reported.has(r.round)) return;
-    reported.add(r.round);
-    if (r.promoted) promotions++;
-    const m = r.candidateMetrics;
-    const vs = r.championMetrics ? ` vs champion ${r.championMetrics.accuracy.toFixed(3)}` : '';
-    say(
-      `round ${r.round}: ${r.trainCount} train / ${r.heldOutCount} held-out → ${r.modelVersion} accuracy ${m.accuracy.toFixed(3)} ` +
-        `macro-F1 ${m.macroF1.toFixed(3)}${vs}: ${r.promoted ? 'PROMOTED' : 'kept champion'}; ${r.predicted} tasks re-predicted`,
-    );
+  // Every decided model is one round; reading them from the API misses none, however fast
+  // rounds follow each other.
+  const report = async () => {
+    const { models } = await get(`/api/projects/${projectId}/models`);
+    for (const m of models as ModelRow[]) {
+      const round = Number(/^r(\d+)-/.exec(m.version)?.[1]);
+      if (m.promoted === null || !m.metrics || reported.has(round)) continue;
+      reported.add(round);
+      if (m.promoted) promotions++;
+      const vs = m.championMetrics ? ` vs champion ${m.championMetrics.accuracy.toFixed(3)}` : ` vs majority baseline ${m.baselineMetrics?.accuracy.toFixed(3)}`;
+      say(
+        `round ${round}: ${m.version} on ${m.metrics.n} held-out e-mails: accuracy ${m.metrics.accuracy.toFixed(3)} ` +
+          `macro-F1 ${m.metrics.macroF1.toFixed(3)}${vs} → ${m.promoted ? 'PROMOTED' : 'kept the champion'}`,
+      );
+    }
   };
   const bar = (phase: string) => {
     if (!tty) return;
@@ -125,7 +131,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   };
   const poll = async () => {
     last = (await status()) ?? last;
-    if (last?.lastRound) report(last.lastRound);
+    await report();
     if (last?.lastError && !reported.has(-(last.roundsStarted))) {
       reported.add(-(last.roundsStarted));
       say(`round ${last.roundsStarted}: ${last.lastError}`);
@@ -183,12 +189,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     bar(last?.currentRound ? `final round ${last.currentRound} training` : 'final round requested');
     await sleep(250);
   }
+  await report();
   const final = last!.lastRound!;
-  // The champion's score on the newest held-out split: the candidate's if it won, else the champion's.
-  const metrics = final.promoted || !final.championMetrics ? final.candidateMetrics : final.championMetrics;
+  const trainedOnAll = final.candidateMetrics;
   say(
-    `demo: final held-out accuracy ${metrics.accuracy.toFixed(4)} (macro-F1 ${metrics.macroF1.toFixed(4)}, ${metrics.n} held-out e-mails, ` +
-      `champion ${last!.championVersion}, ${final.trainCount} training labels, ${last!.roundsStarted} rounds, ${promotions} promotions this run)`,
+    `demo: final held-out accuracy ${trainedOnAll.accuracy.toFixed(4)} (macro-F1 ${trainedOnAll.macroF1.toFixed(4)}) of ${final.modelVersion}, ` +
+      `trained on all ${final.trainCount} training labels and scored on ${trainedOnAll.n} held-out e-mails; ` +
+      (final.promoted
+        ? 'it is the new champion'
+        : `champion ${last!.championVersion} (${final.championMetrics?.accuracy.toFixed(4)} on the same e-mails) stays`) +
+      ` · ${last!.roundsStarted} rounds, ${promotions} promotions this run`,
   );
   if (opts.temporalUiUrl) {
     say(`demo: see the loop at ${opts.temporalUiUrl}/namespaces/${opts.config.temporal.namespace}/workflows/${loopWorkflowId(projectId)}`);
@@ -199,8 +209,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     rounds: last!.roundsStarted,
     promotions,
     championVersion: last!.championVersion,
-    finalAccuracy: metrics.accuracy,
-    finalHeldOut: metrics.n,
+    finalAccuracy: trainedOnAll.accuracy,
+    finalHeldOut: trainedOnAll.n,
   };
 }
 

@@ -86,7 +86,9 @@ async function runStack(config: Config, demo: boolean): Promise<void> {
 
     if (demo) {
       const { runDemo } = await import('../demo/run.js');
-      await runDemo({ apiUrl: api.url, db, client, config, temporalUiUrl: temporal.uiUrl });
+      const labels = process.env.LABEL_LOOP_DEMO_LABELS ? Number(process.env.LABEL_LOOP_DEMO_LABELS) : undefined;
+      if (labels !== undefined && !(Number.isInteger(labels) && labels > 0)) throw new ConfigError('LABEL_LOOP_DEMO_LABELS: expected a positive integer');
+      await runDemo({ apiUrl: api.url, db, client, config, temporalUiUrl: temporal.uiUrl, labels });
       log('demo finished; the stack stays up for the Temporal Web UI. Ctrl-C to stop.');
     } else {
       log('Ctrl-C to stop.');

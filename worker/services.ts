@@ -84,7 +84,7 @@ export function superviseWorker(env: Record<string, string>, logFile: string | n
   };
   start();
   return {
-    describe: `worker process${logFile ? ` (log: ${path.relative(REPO_ROOT, logFile)})` : ''}`,
+    describe: `worker process${logFile ? ` (log: ${logFile.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, logFile) : logFile})` : ''}`,
     async stop() {
       stopping = true;
       const c = child;
