@@ -2,12 +2,16 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { findOrInstallTemporalCli } from '../../infra/temporal.js';
 import { createHarness, uniqueProjectId, type Harness } from '../helpers/harness.js';
 import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
 import { loopWorkflowId, roundWorkflowId } from '../../workflows/definitions.js';
 import { REPO_ROOT } from '../../worker/config.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Records fresh histories of a loop (with a round, a rejected round and continue-as-new) and
@@ -39,10 +43,16 @@ describe('workflow replay', () => {
       })),
     );
     if (process.env.RECORD_HISTORIES === '1') {
+      // The CLI's JSON is the documented replayable format (historyToJSON trips over duplicate
+      // protobufjs copies in node_modules).
+      const cli = await findOrInstallTemporalCli();
       const names = ['project-loop.json', 'training-round-promoted.json', 'training-round-rejected.json'];
-      await Promise.all(
-        histories.map((x, i) => writeFile(path.join(REPO_ROOT, 'test/fixtures/histories', names[i]), historyToJSON(x.history))),
-      );
+      for (const [i, x] of histories.entries()) {
+        const { stdout } = await execFileAsync(cli!, ['workflow', 'show', '-w', x.workflowId, '--address', h.temporalAddress, '--output', 'json'], {
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        await writeFile(path.join(REPO_ROOT, 'test/fixtures/histories', names[i]), stdout);
+      }
     }
     const results = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
