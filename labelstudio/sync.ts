@@ -24,6 +24,21 @@ export const leastConfidentView = () => ({
 
 export const UNCERTAINTY_SAMPLING = 'Uncertainty sampling';
 
+/**
+ * Asks Label Studio to serve the lowest-scored task next. Community 1.23 accepts and honours it
+ * through the API although its settings page does not offer it; a server that refuses is left
+ * as it is. Returns whether the project now uses it.
+ */
+export async function preferUncertaintySampling(ls: LabelStudioClient, projectId: number): Promise<boolean> {
+  try {
+    await ls.patchProject(projectId, { sampling: UNCERTAINTY_SAMPLING });
+    return (await ls.getProject(projectId)).sampling === UNCERTAINTY_SAMPLING;
+  } catch (err) {
+    if (err instanceof LabelStudioError && err.permanent) return false;
+    throw err;
+  }
+}
+
 /** Creates the least-confident-first tab once; later calls leave it as the user sees it. */
 export async function ensureLeastConfidentView(ls: LabelStudioClient, projectId: number): Promise<{ id: number; created: boolean }> {
   const views = await ls.listViews(projectId);
@@ -119,7 +134,9 @@ export class LabelStudioSync implements ProjectSync {
     }
     const project = await this.ls.getProject(projectId);
     if (project.model_version !== modelVersion) await this.ls.patchProject(projectId, { model_version: modelVersion });
-    await ensureLeastConfidentView(this.ls, projectId);
+    // First push to a project (the tab is new): also ask for uncertainty sampling, as `connect`
+    // does, for projects connected by hand in Label Studio's UI. Later a user's choice stands.
+    if ((await ensureLeastConfidentView(this.ls, projectId)).created) await preferUncertaintySampling(this.ls, projectId);
     if (pushed > 0) this.log.info(`project ${projectId}: pushed ${pushed} predictions of ${modelVersion} to Label Studio`);
     return pushed;
   }

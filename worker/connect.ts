@@ -4,9 +4,9 @@
  * Needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY (flags --ls-url/--ls-token override them).
  */
 import { parseArgs } from 'node:util';
-import { LabelStudioClient, LabelStudioError } from '../labelstudio/client.js';
+import { LabelStudioClient } from '../labelstudio/client.js';
 import { parseLabelConfig, UnsupportedLabelConfigError } from '../labelstudio/labelConfig.js';
-import { ensureLeastConfidentView, UNCERTAINTY_SAMPLING } from '../labelstudio/sync.js';
+import { ensureLeastConfidentView, preferUncertaintySampling } from '../labelstudio/sync.js';
 import { ConfigError, type Config } from './config.js';
 
 export interface ConnectResult {
@@ -69,13 +69,7 @@ export async function connectProject(
   // 3. The Data Manager tab and, where Label Studio accepts it, uncertainty sampling.
   const view = await ensureLeastConfidentView(ls, opts.projectId);
   say(`Data Manager tab ${view.id} "Label Loop: least confident first" ${view.created ? 'created' : 'already there'}`);
-  let uncertaintySampling = false;
-  try {
-    await ls.patchProject(opts.projectId, { sampling: UNCERTAINTY_SAMPLING });
-    uncertaintySampling = (await ls.getProject(opts.projectId)).sampling === UNCERTAINTY_SAMPLING;
-  } catch (err) {
-    if (!(err instanceof LabelStudioError) || !err.permanent) throw err;
-  }
+  const uncertaintySampling = await preferUncertaintySampling(ls, opts.projectId);
   say(
     uncertaintySampling
       ? 'project sampling set to "Uncertainty sampling": Label Studio serves the least confident task next'

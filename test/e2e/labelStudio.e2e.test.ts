@@ -158,6 +158,16 @@ describe('end to end with a real Label Studio', () => {
     expect(next.id).toBe(Number(rows[0].task_id));
   });
 
+  it('works with a personal access token, refreshed when the short-lived bearer token is refused', async () => {
+    const { token } = await api.request('POST', '/api/token/', {});
+    const pat = new LabelStudioClient({ url: ls.url, apiKey: token });
+    expect(pat.authKind).toBe('personal access token');
+    expect((await pat.getProject(projectId)).id).toBe(projectId);
+    // As if the 5-minute access token had expired.
+    (pat as unknown as { access: string }).access = 'expired-access-token';
+    expect((await pat.getProject(projectId)).id).toBe(projectId);
+  });
+
   it('drops a deleted annotation from the next snapshot and recovers webhooks lost while Label Loop was down', async () => {
     const deletedTask = lsTaskIds[0];
     await api.request('DELETE', `/api/annotations/${annotationByTask.get(deletedTask)}/`);
