@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, uniqueProjectId, type Harness } from '../helpers/harness.js';
+import { createHarness, type Harness } from '../helpers/harness.js';
 import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
 import { listModels, predictionCounts } from '../../store/index.js';
@@ -9,7 +9,8 @@ const ON_DEMAND_ONLY = { LABEL_LOOP_MIN_ANNOTATIONS: '1000000', LABEL_LOOP_MAX_W
 
 describe('training round against real Temporal and PostgreSQL', () => {
   let h: Harness;
-  const projectId = uniqueProjectId();
+  // A fixed id: the held-out split hashes it, so every run compares the same examples.
+  const projectId = 424_242;
   const { tasks, labelOf } = spamTasks(400, 1);
   let nextAnnotationId = 1;
 
@@ -32,14 +33,14 @@ describe('training round against real Temporal and PostgreSQL', () => {
   afterAll(async () => h?.close());
 
   it('promotes a first model, predicts every task once, and serves it from /predict', async () => {
-    await label(0, 40);
+    await label(0, 120);
     await requestRound();
     const status = await h.waitForRounds(projectId, 1);
     expect(status.lastError).toBeNull();
     const round = status.lastRound!;
     expect(round.promoted).toBe(true);
     expect(round.reason).toMatch(/baseline/);
-    expect(round.trainCount + round.heldOutCount).toBe(40);
+    expect(round.trainCount + round.heldOutCount).toBe(120);
     expect(status.championVersion).toBe(round.modelVersion);
     expect(await predictionCounts(h.db, projectId, round.modelVersion)).toEqual({ total: 400, distinctTasks: 400 });
 
@@ -79,7 +80,7 @@ describe('training round against real Temporal and PostgreSQL', () => {
 
   it('serves a newly promoted champion on the very next /predict request', async () => {
     const before = (await h.loopStatus(projectId)).championVersion;
-    await label(40, 300);
+    await label(120, 300);
     await requestRound();
     const status = await h.waitForRounds(projectId, 3);
     expect(status.lastRound!.promoted).toBe(true);
