@@ -83,14 +83,13 @@ export class EventForwarder {
   private kicked = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  /** Resolves when the outbox has been drained once after the last kick (tests, shutdown). */
-  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
     private readonly gateway: Pick<LoopGateway, 'signalEvents'>,
     private readonly log: Logger,
     private readonly pollMs = 1_000,
+    private readonly minIntervalMs = 100,
   ) {}
 
   start(): void {
@@ -112,24 +111,31 @@ export class EventForwarder {
 
   private async run(): Promise<void> {
     let backoffMs = 0;
+    let lastCycle = 0;
     while (this.running) {
+      // Under load, commits arrive every few ms; one forwarding cycle per interval carries all of
+      // them in a single signal per project, instead of competing with the intake for PostgreSQL.
+      const since = Date.now() - lastCycle;
+      if (since < this.minIntervalMs) await new Promise((r) => setTimeout(r, this.minIntervalMs - since));
+      lastCycle = Date.now();
       this.kicked = false;
+      let forwarded = 0;
       try {
         // Each claim gets a fresh id: the loop drops a batch id it has seen before.
         const batches = await claimForwardBatches(this.db, randomUUID());
         for (const batch of batches) {
           await this.gateway.signalEvents(batch);
           await markForwarded(this.db, batch.batchId);
+          forwarded += batch.events;
         }
         backoffMs = 0;
-        if (batches.length > 0) continue; // more may be waiting beyond the claim limit
-        this.idleWaiters.splice(0).forEach((w) => w());
       } catch (err) {
         backoffMs = Math.min(Math.max(backoffMs * 2, 500), 30_000);
         this.log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'forwarding webhook events to Temporal failed; will retry');
       }
       if (!this.running) break;
-      if (this.kicked && backoffMs === 0) continue;
+      // More may wait beyond the claim limit, or have been recorded meanwhile.
+      if ((forwarded > 0 || this.kicked) && backoffMs === 0) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, backoffMs || this.pollMs);
         this.wake = () => {
@@ -139,13 +145,5 @@ export class EventForwarder {
       });
       this.wake = null;
     }
-  }
-
-  /** Waits until every event recorded so far has been forwarded. */
-  drained(): Promise<void> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.kick();
-    });
   }
 }
