@@ -38,6 +38,14 @@ function onShutdown(stop: () => Promise<void>): void {
   }
 }
 
+const apiSettings = (config: Config) => ({
+  taskQueue: config.temporal.taskQueue,
+  debounce: config.debounce,
+  security: config.security,
+  host: config.api.host,
+  port: config.api.port,
+});
+
 async function runStack(config: Config, demo: boolean): Promise<void> {
   const services: Service[] = [];
   const stopAll = async () => {
@@ -66,17 +74,7 @@ async function runStack(config: Config, demo: boolean): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     services.push({ describe: '', stop: () => connection.close() });
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const api = await startApiServer({
-      db,
-      temporal: client,
-      taskQueue: config.temporal.taskQueue,
-      debounce: config.debounce,
-      security: config.security,
-      host: config.api.host,
-      port: config.api.port,
-      backendName,
-      logger: demo ? { level: 'warn' } : { level: 'info' },
-    });
+    const api = await startApiServer({ db, temporal: client, ...apiSettings(config), backendName, logger: { level: demo ? 'warn' : 'info' } });
     services.push({ describe: '', stop: () => api.close() });
 
     log('up:');
@@ -132,17 +130,8 @@ async function runApiProcess(config: Config): Promise<void> {
   await migrate(db);
   const backendName = await initBackend(log);
   const connection = await Connection.connect({ address: config.temporal.address });
-  const api = await startApiServer({
-    db,
-    temporal: new Client({ connection, namespace: config.temporal.namespace }),
-    taskQueue: config.temporal.taskQueue,
-    debounce: config.debounce,
-    security: config.security,
-    host: config.api.host,
-    port: config.api.port,
-    backendName,
-    logger: { level: 'info' },
-  });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const api = await startApiServer({ db, temporal, ...apiSettings(config), backendName, logger: { level: 'info' } });
   onShutdown(async () => {
     await api.close();
     await connection.close();

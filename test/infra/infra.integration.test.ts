@@ -18,6 +18,7 @@ import {
   type SearchAttributeTypeName,
   type TemporalDevServer,
 } from '../../infra/index.js';
+import { freePort } from '../helpers/globalSetup.js';
 
 const NAMESPACE = 'infra-test';
 const FIRST_ATTRIBUTES: Record<string, SearchAttributeTypeName> = { InfraTestProject: 'Keyword', InfraTestRound: 'Int' };
@@ -33,16 +34,6 @@ let pgPort: number;
 let temporalPort: number;
 const running: { stop(): Promise<void> }[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function timed<T>(label: string, start: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
