@@ -123,7 +123,7 @@ export class LabelStudioClient {
           throw new LabelStudioError(`${method} ${path}: Label Studio answered non-JSON: ${text.slice(0, 200)}`, res.status, true);
         }
       }
-      const detail = text.slice(0, 300).replace(/\s+/g, ' ');
+      const detail = text.slice(0, 1000).replace(/\s+/g, ' ');
       if (res.status >= 500 || res.status === 429) {
         lastError = new LabelStudioError(`${method} ${path}: Label Studio answered ${res.status}: ${detail}`, res.status, false);
         continue;

@@ -80,14 +80,13 @@ export async function projectLoop(input: ProjectLoopInput): Promise<never> {
     recentBatchIds: [],
   };
   let currentRound: number | null = null;
-  let wakeups = 0;
+  let settingsVersion = 0;
 
   const notePending = () => {
     const now = Date.now();
     s.firstPendingAt ??= now;
     s.lastEventAt = now;
     if (currentRound !== null) s.followUpDue = true;
-    wakeups++;
   };
 
   setHandler(eventsRecordedSignal, (batch) => {
@@ -111,7 +110,7 @@ export async function projectLoop(input: ProjectLoopInput): Promise<never> {
   });
   setHandler(updateSettingsSignal, (patch) => {
     settings = { ...settings, ...patch };
-    wakeups++;
+    settingsVersion++;
   });
   setHandler(
     loopStatusQuery,
@@ -158,8 +157,15 @@ export async function projectLoop(input: ProjectLoopInput): Promise<never> {
       await runRound();
       continue;
     }
-    const seen = wakeups;
-    await condition(() => wakeups !== seen, due === null ? undefined : due - Date.now());
+    // Wake early only when a round became due sooner (a request, the first pending event, new
+    // settings). An event that merely extends the quiet period leaves the timer running and is
+    // re-checked when it fires: one timer per quiet period, not one per signal, which keeps the
+    // history (and the Web UI's timeline) short.
+    const seenSettings = settingsVersion;
+    await condition(() => {
+      const next = nextRoundAt();
+      return settingsVersion !== seenSettings || (next !== null && (due === null || next < due)) || continueAsNewDue();
+    }, due === null ? undefined : due - Date.now());
   }
 
   await condition(allHandlersFinished);

@@ -168,6 +168,16 @@ describe('end to end with a real Label Studio', () => {
     expect((await pat.getProject(projectId)).id).toBe(projectId);
   });
 
+  it('tells a Label Studio user why a label config cannot be trained', async () => {
+    const config = '<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="cat"/><Choice value="dog"/></Choices></View>';
+    const other = (await api.request('POST', '/api/projects/', { title: 'images', label_config: config })).id;
+    const err = await api
+      .createMlBackend({ project: other, url: h.api.url, title: 'Label Loop', auth_method: 'BASIC_AUTH', basic_auth_user: 'label-studio', basic_auth_pass: 'e2e-backend-pass' })
+      .catch((e) => e);
+    expect(err.status).toBe(400);
+    expect(err.message).toMatch(/classifies <Text> only/);
+  });
+
   it('drops a deleted annotation from the next snapshot and recovers webhooks lost while Label Loop was down', async () => {
     const deletedTask = lsTaskIds[0];
     await api.request('DELETE', `/api/annotations/${annotationByTask.get(deletedTask)}/`);
