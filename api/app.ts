@@ -81,6 +81,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     } else {
       req.log.info({ route: req.routeOptions.url, status, error: message }, 'request rejected');
     }
+    if (status < 500) {
+      // Label Studio reports a failed /setup or /predict by the HTTP reason phrase alone
+      // ("Reason: 400 Client Error: <phrase> for url"): put the message there too, so the user
+      // sees why in Label Studio's dialog. Reason phrases are printable ASCII on one line.
+      reply.raw.statusMessage = message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 300);
+    }
     void reply.status(status).send({ error: message });
   });
   app.setNotFoundHandler((req, reply) => {
