@@ -103,6 +103,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const handle = opts.client.workflow.getHandle(loopWorkflowId(projectId));
   const status = async (): Promise<LoopStatus | null> => handle.query(loopStatusQuery).catch(() => null);
   const reported = new Set<number>();
+  const failedReported = new Set<number>();
   let promotions = 0;
   let last = null as LoopStatus | null;
 
@@ -132,8 +133,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const poll = async () => {
     last = (await status()) ?? last;
     await report();
-    if (last?.lastError && !reported.has(-(last.roundsStarted))) {
-      reported.add(-(last.roundsStarted));
+    if (last?.lastError && !failedReported.has(last.roundsStarted)) {
+      failedReported.add(last.roundsStarted);
       say(`round ${last.roundsStarted}: ${last.lastError}`);
     }
   };
