@@ -50,10 +50,6 @@ export class ChampionCache {
     return { version, classifier: Classifier.deserialize(weights), task: snapshot.task };
   }
 
-  versions(): Record<number, string> {
-    return Object.fromEntries([...this.loaded].map(([p, c]) => [p, c.version]));
-  }
-
   dispose(): void {
     for (const c of this.loaded.values()) c.classifier.dispose();
     this.loaded.clear();

@@ -203,8 +203,3 @@ export async function claimForwardBatches(db: Db, claimId: string, limit = 10_00
 export async function markForwarded(db: Db, batchId: string): Promise<void> {
   await db.query('UPDATE webhook_events SET forwarded_at = now() WHERE forward_batch = $1 AND forwarded_at IS NULL', [batchId]);
 }
-
-export async function unforwardedCount(db: Db): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE forwarded_at IS NULL');
-  return rows[0].n;
-}

@@ -26,11 +26,6 @@ export async function tasksToPredict(db: Db, projectId: number, modelVersion: st
   return rows.map((r) => r.id);
 }
 
-export async function countLiveTasks(db: Db, projectId: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks WHERE project_id = $1 AND NOT deleted', [projectId]);
-  return rows[0].n;
-}
-
 export async function taskData(db: Db, taskIds: number[]): Promise<{ id: number; data: unknown }[]> {
   const { rows } = await db.query('SELECT id, data FROM tasks WHERE id = ANY($1::bigint[]) ORDER BY id', [taskIds]);
   return rows;
