@@ -4,7 +4,7 @@ import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
 import { loopStatusQuery, loopWorkflowId } from '../../workflows/definitions.js';
 import type { projectLoop } from '../../workflows/projectLoop.js';
-import { eventsRecordedSignal } from '../../workflows/definitions.js';
+import { eventsRecordedSignal, updateSettingsSignal } from '../../workflows/definitions.js';
 
 const QUIET_MS = 1_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +90,19 @@ describe('project loop debounce (real Temporal, real PostgreSQL)', () => {
     await sleep(500);
     const s = await h.loopStatus(projectId).catch(() => null);
     expect(s?.pendingAnnotations ?? 0).toBe(0);
+  });
+
+  it('takes new debounce settings from the updateSettings signal', async () => {
+    const { projectId, tasks, annotate } = await newProject(3);
+    await h.post('/webhook', annotate(tasks[0]));
+    const handle = h.client.workflow.getHandle(loopWorkflowId(projectId));
+    await waitFor('the loop to start', async () => (await h.loopStatus(projectId).catch(() => null))?.pendingAnnotations === 1);
+    await handle.signal(updateSettingsSignal, { minAnnotations: 1, maxWaitMs: 600_000 });
+    const status = await waitFor('the new settings', async () => {
+      const s = await h.loopStatus(projectId);
+      return s.settings.minAnnotations === 1 ? s : undefined;
+    });
+    expect(status.settings).toEqual({ minAnnotations: 1, quietPeriodMs: QUIET_MS, maxWaitMs: 600_000 });
   });
 
   it('keeps pending state across continue-as-new', async () => {
