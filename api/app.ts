@@ -132,8 +132,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       // Validate before storing: Label Studio shows this error in its ML-backend dialog.
       const task = parseLabelConfig(body.schema);
       await saveLabelConfig(db, projectId, body.schema as string, 'setup');
-      const champion = await champions.get(projectId);
-      return { model_version: champion?.version ?? UNTRAINED_VERSION, labels: task.labels, multi_label: task.multiLabel };
+      return { model_version: (await champions.version(projectId)) ?? UNTRAINED_VERSION, labels: task.labels, multi_label: task.multiLabel };
     },
   );
 
@@ -195,9 +194,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (!['least_confidence', 'margin', 'entropy'].includes(strategy)) {
       throw new HttpError(400, 'strategy: must be one of least_confidence, margin, entropy');
     }
-    const champion = await champions.get(projectId);
-    const tasks = await nextTasks(db, projectId, champion?.version ?? null, strategy, limit);
-    return { project: projectId, model_version: champion?.version ?? null, strategy, tasks };
+    const version = await champions.version(projectId);
+    const tasks = await nextTasks(db, projectId, version, strategy, limit);
+    return { project: projectId, model_version: version, strategy, tasks };
   });
 
   app.get('/api/projects/:id/models', { preHandler: requireBasicAuth }, async (req) => {

@@ -17,28 +17,39 @@ export interface Champion {
  */
 export class ChampionCache {
   private readonly loaded = new Map<number, Champion>();
-  private readonly loading = new Map<number, Promise<Champion>>();
+  /** Single-flight loads, keyed by project and version: a request never waits for an older one. */
+  private readonly loading = new Map<string, Promise<Champion>>();
+  /** The newest champion version any request has read, per project: what the cache must hold. */
+  private readonly latest = new Map<number, string>();
 
   constructor(private readonly db: Db) {}
+
+  /** The version only, without loading weights (sampling and /setup need no model in memory). */
+  version(projectId: number): Promise<string | null> {
+    return getChampionVersion(this.db, projectId);
+  }
 
   async get(projectId: number): Promise<Champion | null> {
     const version = await getChampionVersion(this.db, projectId);
     if (!version) return null;
+    this.latest.set(projectId, version);
     const current = this.loaded.get(projectId);
     if (current?.version === version) return current;
 
-    let pending = this.loading.get(projectId);
+    const key = `${projectId}:${version}`;
+    let pending = this.loading.get(key);
     if (!pending) {
-      pending = this.load(projectId, version).finally(() => this.loading.delete(projectId));
-      this.loading.set(projectId, pending);
+      pending = this.load(projectId, version).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
     }
     const fresh = await pending;
     const before = this.loaded.get(projectId);
-    if (before?.version !== fresh.version) {
+    // Two promotions in quick succession can finish loading out of order: keep the newest.
+    if (before !== fresh && this.latest.get(projectId) === fresh.version) {
       this.loaded.set(projectId, fresh);
-      // Inference is synchronous (no await inside predictProba), so no request can be inside
-      // the old model when it is disposed here.
-      before?.classifier.dispose();
+      // A request that got the old model runs its (synchronous) inference as soon as its await
+      // resumes; disposing after a timer tick never pulls weights from under it.
+      if (before) setTimeout(() => before.classifier.dispose(), 1_000).unref();
     }
     return fresh;
   }

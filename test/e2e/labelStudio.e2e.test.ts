@@ -136,10 +136,9 @@ describe('end to end with a real Label Studio', () => {
     const before = new Set(lsTaskIds);
     const extra = spamTasks(5, 1, 3500).tasks;
     await api.request('POST', `/api/projects/${projectId}/import`, extra.map((t) => ({ message: t.data.text })));
-    const res = await api.request('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${projectId}`, {
+    await api.request('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${projectId}`, {
       selectedItems: { all: true, excluded: [] },
     });
-    expect(res).toBeDefined();
     const version = await champion();
     const fresh = [];
     for await (const page of api.tasks(projectId)) fresh.push(...page.filter((t) => !before.has(t.id)));
