@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.js';
 import { getModel, getSnapshot, markPushed, saveLabelConfig, unpushedPredictions } from '../store/index.js';
-import { interruptedPushes, markPushStarted, reconcileProject } from '../store/reconcile.js';
+import { databaseNow, interruptedPushes, markPushStarted, reconcileProject } from '../store/reconcile.js';
 import type { AnnotationRow } from '../store/events.js';
 import type { ProjectSync } from '../activities/projectSync.js';
 import { choicesResult } from './labelConfig.js';
@@ -50,7 +50,6 @@ export async function ensureLeastConfidentView(ls: LabelStudioClient, projectId:
 
 export interface SyncLog {
   info(msg: string): void;
-  warn(msg: string): void;
 }
 
 export class LabelStudioSync implements ProjectSync {
@@ -63,7 +62,7 @@ export class LabelStudioSync implements ProjectSync {
 
   /** Reads the whole project from Label Studio and makes the local copy match it. */
   async reconcile(projectId: number): Promise<number> {
-    const since = new Date();
+    const since = await databaseNow(this.db);
     const project = await this.ls.getProject(projectId);
     if (project.label_config) await saveLabelConfig(this.db, projectId, project.label_config, 'api');
     const tasks: { id: number; data: Record<string, unknown> }[] = [];

@@ -43,6 +43,15 @@ export async function reconcileProject(
   });
 }
 
+/**
+ * PostgreSQL's clock, for `listedSince`: rows are stamped with the database's now(), so the
+ * cut-off must come from the same clock, not from a worker machine's.
+ */
+export async function databaseNow(db: Db): Promise<Date> {
+  const { rows } = await db.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+  return rows[0].now;
+}
+
 /** Predictions sent to Label Studio by an attempt that died before recording it. */
 export async function interruptedPushes(db: Db, projectId: number, modelVersion: string): Promise<number> {
   const { rows } = await db.query(

@@ -8,8 +8,5 @@ import type { Config } from './config.js';
 export function createProjectSync(config: Config, db: Db): ProjectSync | undefined {
   if (!config.labelStudio) return undefined;
   const client = new LabelStudioClient({ url: config.labelStudio.url, apiKey: config.labelStudio.apiKey });
-  return new LabelStudioSync(db, client, {
-    info: (m) => console.log(`[label-loop] ${m}`),
-    warn: (m) => console.warn(`[label-loop] ${m}`),
-  });
+  return new LabelStudioSync(db, client, { info: (m) => console.log(`[label-loop] ${m}`) });
 }

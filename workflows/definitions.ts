@@ -42,7 +42,6 @@ export interface EventsRecorded {
   annotationChanges: number;
   taskChanges: number;
   trainingRequested: boolean;
-  overrides?: TrainOverrides;
 }
 
 export const eventsRecordedSignal = defineSignal<[EventsRecorded]>('eventsRecorded');

@@ -94,10 +94,7 @@ export async function projectLoop(input: ProjectLoopInput): Promise<never> {
     s.recentBatchIds.push(batch.batchId);
     if (s.recentBatchIds.length > RECENT_BATCHES) s.recentBatchIds.shift();
     s.pendingTasks += batch.taskChanges;
-    if (batch.trainingRequested) {
-      s.trainingRequested = true;
-      if (batch.overrides) s.overrides = batch.overrides;
-    }
+    if (batch.trainingRequested) s.trainingRequested = true;
     if (batch.annotationChanges > 0 || batch.trainingRequested) {
       s.pendingAnnotations += batch.annotationChanges;
       notePending();
