@@ -1,151 +1,158 @@
 import type pg from 'pg';
 import type { Db } from './db.js';
-import { annotationChanges, dedupKey, type LoopEvent, type TaskRecord } from '../labelstudio/webhooks.js';
+import { storableJson } from './text.js';
+import {
+  markAnnotationsDeleted,
+  markTasksDeleted,
+  ownersOf,
+  upsertAnnotations,
+  upsertTasks,
+  type AnnotationRow,
+  type TaskRow,
+} from './tasks.js';
+import { saveLabelConfigs } from './projects.js';
+
+/** One webhook event as the outbox keeps it; keys and counts are computed by the intake. */
+export interface EventRow {
+  projectId: number;
+  action: string;
+  /** Redeliveries share a key and are recorded once. */
+  dedupKey: string;
+  annotationChanges: number;
+  taskChanges: number;
+  trainingRequested: boolean;
+  /** The normalised event (never the raw body: no secrets). */
+  payload: object;
+}
+
+/** What an event changes in tasks, annotations and the project. */
+export interface EventEffects {
+  /** A label config already validated as trainable; replaces the project's. */
+  labelConfig?: string;
+  tasks: TaskRow[];
+  annotations: AnnotationRow[];
+  deletedTaskIds: number[];
+  deletedAnnotationIds: number[];
+}
+
+export interface IntakeItem {
+  event: EventRow;
+  effects: EventEffects;
+}
+
+export type IntakeOutcome =
+  | { status: 'recorded' }
+  | { status: 'duplicate' }
+  /** A task or annotation of the event belongs to another project: nothing of it was written. */
+  | { status: 'conflict'; message: string };
 
 /**
- * Writes a batch of webhook events and applies the new ones to tasks and annotations, in the
- * caller's transaction. Returns, per event, whether it was new (false = a redelivery).
+ * Which items touch a task or annotation that belongs to another project, in the database or
+ * earlier in the same batch (ids are unique per Label Studio instance, so such an event is
+ * misaddressed or forged and must never overwrite another project's rows). Pure.
+ */
+export function projectConflicts(
+  items: IntakeItem[],
+  owners: { tasks: Map<number, number>; annotations: Map<number, number> },
+): (string | null)[] {
+  const tasks = new Map(owners.tasks);
+  const annotations = new Map(owners.annotations);
+  return items.map(({ event, effects }) => {
+    const p = event.projectId;
+    const taskIds = [...effects.tasks.map((t) => t.id), ...effects.annotations.map((a) => a.taskId), ...effects.deletedTaskIds];
+    const annotationIds = [...effects.annotations.map((a) => a.id), ...effects.deletedAnnotationIds];
+    const foreignTask = taskIds.find((id) => tasks.has(id) && tasks.get(id) !== p);
+    if (foreignTask !== undefined) return `task ${foreignTask} belongs to project ${tasks.get(foreignTask)}, not ${p}`;
+    const foreignAnnotation = annotationIds.find((id) => annotations.has(id) && annotations.get(id) !== p);
+    if (foreignAnnotation !== undefined) return `annotation ${foreignAnnotation} belongs to project ${annotations.get(foreignAnnotation)}, not ${p}`;
+    for (const id of taskIds) if (!tasks.has(id)) tasks.set(id, p);
+    for (const id of annotationIds) if (!annotations.has(id)) annotations.set(id, p);
+    return null;
+  });
+}
+
+/**
+ * Writes a batch of webhook events to the outbox and applies the new ones to tasks, annotations
+ * and project configs, in the caller's transaction. Returns one outcome per item, in order.
  * Cost is a fixed handful of statements per batch, whatever its size: the intake batches
  * concurrent requests so that 1,000 events/s stay cheap.
  */
-export async function recordEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<boolean[]> {
-  const keys = events.map(dedupKey);
-  const rows = events.map((e, i) => ({
-    project_id: e.projectId,
-    action: e.action,
-    dedup_key: keys[i],
-    annotation_changes: annotationChanges(e),
-    task_changes: e.kind === 'tasks_created' ? e.tasks.length : e.kind === 'tasks_deleted' ? e.taskIds.length : 0,
-    training_requested: e.kind === 'start_training',
-    payload: e,
-  }));
-  const inserted = await client.query<{ dedup_key: string }>(
-    `INSERT INTO webhook_events (project_id, action, dedup_key, annotation_changes, task_changes, training_requested, payload)
-     SELECT project_id, action, dedup_key, annotation_changes, task_changes, training_requested, payload
-       FROM jsonb_to_recordset($1::jsonb) AS x(project_id bigint, action text, dedup_key text,
-            annotation_changes int, task_changes int, training_requested boolean, payload jsonb)
-     ON CONFLICT (dedup_key) DO NOTHING
-     RETURNING dedup_key`,
-    [JSON.stringify(rows)],
-  );
+export async function recordEvents(client: pg.PoolClient, items: IntakeItem[]): Promise<IntakeOutcome[]> {
+  const owners = await ownersOf(client, {
+    taskIds: [...new Set(items.flatMap(({ effects: e }) => [...e.tasks.map((t) => t.id), ...e.annotations.map((a) => a.taskId), ...e.deletedTaskIds]))],
+    annotationIds: [...new Set(items.flatMap(({ effects: e }) => [...e.annotations.map((a) => a.id), ...e.deletedAnnotationIds]))],
+  });
+  const conflicts = projectConflicts(items, owners);
+  const candidates = items.filter((_, i) => conflicts[i] === null);
+
+  const inserted = candidates.length
+    ? await client.query<{ dedup_key: string }>(
+        `INSERT INTO webhook_events (project_id, action, dedup_key, annotation_changes, task_changes, training_requested, payload)
+         SELECT project_id, action, dedup_key, annotation_changes, task_changes, training_requested, payload
+           FROM jsonb_to_recordset($1::jsonb) AS x(project_id bigint, action text, dedup_key text,
+                annotation_changes int, task_changes int, training_requested boolean, payload jsonb)
+         ON CONFLICT (dedup_key) DO NOTHING
+         RETURNING dedup_key`,
+        [
+          storableJson(
+            candidates.map(({ event: e }) => ({
+              project_id: e.projectId,
+              action: e.action,
+              dedup_key: e.dedupKey,
+              annotation_changes: e.annotationChanges,
+              task_changes: e.taskChanges,
+              training_requested: e.trainingRequested,
+              payload: e.payload,
+            })),
+          ),
+        ],
+      )
+    : { rows: [] };
   const fresh = new Set(inserted.rows.map((r) => r.dedup_key));
   const seen = new Set<string>();
-  const accepted = keys.map((k) => {
-    const isNew = fresh.has(k) && !seen.has(k);
-    seen.add(k);
-    return isNew;
+  const outcomes: IntakeOutcome[] = items.map((item, i) => {
+    if (conflicts[i] !== null) return { status: 'conflict', message: conflicts[i]! };
+    const key = item.event.dedupKey;
+    const isNew = fresh.has(key) && !seen.has(key);
+    seen.add(key);
+    return { status: isNew ? 'recorded' : 'duplicate' };
   });
-  await applyEvents(client, events.filter((_, i) => accepted[i]));
-  return accepted;
+  await applyEffects(
+    client,
+    items.filter((_, i) => outcomes[i].status === 'recorded'),
+  );
+  return outcomes;
 }
 
-async function applyEvents(client: pg.PoolClient, events: LoopEvent[]): Promise<void> {
-  if (events.length === 0) return;
+async function applyEffects(client: pg.PoolClient, items: IntakeItem[]): Promise<void> {
+  if (items.length === 0) return;
   const configs = new Map<number, string>();
-  const tasks = new Map<number, TaskRecord & { projectId: number }>();
+  const tasks = new Map<number, TaskRow>();
   const annotations = new Map<number, AnnotationRow>();
-  const deletedAnnotations: number[] = [];
-  const deletedTasks: number[] = [];
-
-  for (const e of events) {
-    if ('labelConfig' in e && e.labelConfig) configs.set(e.projectId, e.labelConfig);
-    switch (e.kind) {
-      case 'annotation': {
-        tasks.set(e.task.id, { ...e.task, projectId: e.projectId });
-        const a = e.annotation;
-        const prev = annotations.get(a.id);
-        // Within one batch, keep the newest version of an annotation (Postgres refuses to
-        // upsert the same row twice in one statement).
-        if (!prev || !a.updatedAt || !prev.source_updated_at || a.updatedAt >= prev.source_updated_at) {
-          annotations.set(a.id, {
-            id: a.id,
-            project_id: e.projectId,
-            task_id: a.taskId,
-            result: a.result,
-            was_cancelled: a.wasCancelled,
-            source_updated_at: a.updatedAt ?? null,
-          });
-        }
-        break;
-      }
-      case 'tasks_created':
-        for (const t of e.tasks) tasks.set(t.id, { ...t, projectId: e.projectId });
-        break;
-      case 'annotations_deleted':
-        deletedAnnotations.push(...e.annotationIds);
-        break;
-      case 'tasks_deleted':
-        deletedTasks.push(...e.taskIds);
-        break;
-      case 'start_training':
-        break;
+  const deletions = new Map<number, { tasks: number[]; annotations: number[] }>();
+  for (const { event, effects } of items) {
+    if (effects.labelConfig) configs.set(event.projectId, effects.labelConfig);
+    for (const t of effects.tasks) tasks.set(t.id, t);
+    for (const a of effects.annotations) {
+      const prev = annotations.get(a.id);
+      // Within one batch keep the newest version (PostgreSQL refuses to upsert a row twice in one statement).
+      if (!prev || !a.sourceUpdatedAt || !prev.sourceUpdatedAt || a.sourceUpdatedAt >= prev.sourceUpdatedAt) annotations.set(a.id, a);
+    }
+    if (effects.deletedTaskIds.length || effects.deletedAnnotationIds.length) {
+      const d = deletions.get(event.projectId) ?? { tasks: [], annotations: [] };
+      // concat, not push(...ids): a delete event may carry hundreds of thousands of ids.
+      d.tasks = d.tasks.concat(effects.deletedTaskIds);
+      d.annotations = d.annotations.concat(effects.deletedAnnotationIds);
+      deletions.set(event.projectId, d);
     }
   }
-
-  if (configs.size > 0) {
-    await client.query(
-      `INSERT INTO projects (id, label_config, config_source)
-       SELECT id, label_config, 'webhook' FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, label_config text)
-       ON CONFLICT (id) DO UPDATE SET label_config = excluded.label_config, config_source = 'webhook', updated_at = now()
-       WHERE projects.label_config IS DISTINCT FROM excluded.label_config`,
-      [JSON.stringify([...configs].map(([id, label_config]) => ({ id, label_config })))],
-    );
+  if (configs.size > 0) await saveLabelConfigs(client, [...configs].map(([projectId, labelConfig]) => ({ projectId, labelConfig })), 'webhook');
+  await upsertTasks(client, [...tasks.values()]);
+  await upsertAnnotations(client, [...annotations.values()]);
+  for (const [projectId, d] of deletions) {
+    await markAnnotationsDeleted(client, projectId, d.annotations);
+    await markTasksDeleted(client, projectId, d.tasks);
   }
-  if (tasks.size > 0) await upsertTasks(client, [...tasks.values()]);
-  if (annotations.size > 0) await upsertAnnotations(client, [...annotations.values()]);
-  if (deletedAnnotations.length > 0) {
-    await client.query('UPDATE annotations SET deleted = true, recorded_at = now() WHERE id = ANY($1::bigint[])', [
-      deletedAnnotations,
-    ]);
-  }
-  if (deletedTasks.length > 0) {
-    await client.query('UPDATE tasks SET deleted = true, updated_at = now() WHERE id = ANY($1::bigint[])', [deletedTasks]);
-  }
-}
-
-export interface AnnotationRow {
-  id: number;
-  project_id: number;
-  task_id: number;
-  result: unknown;
-  was_cancelled: boolean;
-  source_updated_at: string | null;
-}
-
-/**
- * Inserts or refreshes annotations; an older version (by Label Studio's updated_at) never wins.
- * Only reconciliation, which reads Label Studio's current state, may revive a deleted one.
- * Returns how many rows changed.
- */
-export async function upsertAnnotations(db: pg.PoolClient | Db, rows: AnnotationRow[], { undelete = false } = {}): Promise<number> {
-  if (rows.length === 0) return 0;
-  const res = await db.query(
-    `INSERT INTO annotations (id, project_id, task_id, result, was_cancelled, source_updated_at)
-     SELECT id, project_id, task_id, result, was_cancelled, source_updated_at
-       FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, project_id bigint, task_id bigint, result jsonb,
-            was_cancelled boolean, source_updated_at timestamptz)
-     ON CONFLICT (id) DO UPDATE SET result = excluded.result, was_cancelled = excluded.was_cancelled,
-            source_updated_at = excluded.source_updated_at, deleted = annotations.deleted AND NOT $2, recorded_at = now()
-     WHERE (excluded.source_updated_at IS NULL OR annotations.source_updated_at IS NULL
-            OR excluded.source_updated_at >= annotations.source_updated_at)
-       AND (annotations.result IS DISTINCT FROM excluded.result OR annotations.was_cancelled IS DISTINCT FROM excluded.was_cancelled
-            OR annotations.source_updated_at IS DISTINCT FROM excluded.source_updated_at OR (annotations.deleted AND $2))`,
-    [JSON.stringify(rows), undelete],
-  );
-  return res.rowCount ?? 0;
-}
-
-/** Inserts or refreshes tasks (data only: a deleted task stays deleted). */
-export async function upsertTasks(db: pg.PoolClient | Db, tasks: (TaskRecord & { projectId: number })[]): Promise<number> {
-  if (tasks.length === 0) return 0;
-  const res = await db.query(
-    `INSERT INTO tasks (id, project_id, data)
-     SELECT id, project_id, data FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, project_id bigint, data jsonb)
-     ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = now()
-     WHERE tasks.data IS DISTINCT FROM excluded.data`,
-    [JSON.stringify(tasks.map((t) => ({ id: t.id, project_id: t.projectId, data: t.data })))],
-  );
-  return res.rowCount ?? 0;
 }
 
 /** One forward batch: what the project's loop is told in a single signal. */
@@ -161,7 +168,9 @@ export interface ForwardBatch {
 /**
  * Claims unforwarded events, grouped into one batch per project. A batch claimed by a process
  * that died before marking it forwarded is reclaimed after `staleAfterMs` under the SAME batch
- * id, so the loop workflow can drop the signal if it did arrive.
+ * id, so the loop workflow can drop the signal if it did arrive. Events of projects with no
+ * trainable label config yet (no `/setup`, no valid config in a webhook) wait here: a stray
+ * event never creates a loop; once the project is set up they are delivered.
  */
 export async function claimForwardBatches(db: Db, claimId: string, limit = 10_000, staleAfterMs = 30_000): Promise<ForwardBatch[]> {
   const { rows } = await db.query<{
@@ -173,11 +182,12 @@ export async function claimForwardBatches(db: Db, claimId: string, limit = 10_00
     events: number;
   }>(
     `WITH candidates AS (
-       SELECT id FROM webhook_events
-        WHERE forwarded_at IS NULL
-          AND (forward_batch IS NULL OR claimed_at < now() - make_interval(secs => $3::double precision / 1000))
-        ORDER BY id LIMIT $2
-        FOR UPDATE SKIP LOCKED
+       SELECT e.id FROM webhook_events e
+        WHERE e.forwarded_at IS NULL
+          AND (e.forward_batch IS NULL OR e.claimed_at < now() - make_interval(secs => $3::double precision / 1000))
+          AND EXISTS (SELECT 1 FROM projects p WHERE p.id = e.project_id AND p.label_config IS NOT NULL)
+        ORDER BY e.id LIMIT $2
+        FOR UPDATE OF e SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_events e
           SET forward_batch = COALESCE(e.forward_batch, $1 || '-p' || e.project_id), claimed_at = now()

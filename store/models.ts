@@ -1,6 +1,12 @@
+import type pg from 'pg';
 import type { Db } from './db.js';
 import { withTransaction } from './db.js';
-import type { Metrics } from '../workflows/definitions.js';
+import type { EvaluationMetrics as Metrics } from '../model/metrics.js';
+import type { Estimate } from '../model/evaluation.js';
+import type { Evidence } from '../policies/promotion.js';
+
+/** Serialises every change of a project's champion (rounds' promotions, operators' choices). */
+const PROMOTION_LOCK = 7_301_945;
 
 export type ModelStatus = 'training' | 'candidate' | 'champion' | 'retired' | 'rejected';
 
@@ -20,11 +26,15 @@ export interface ModelRow {
   /** The promotion decision once made; the status may later move on (champion → retired). */
   promoted: boolean | null;
   decisionReason: string | null;
+  /** The evaluation's quality estimate (source, n, accuracy and macro-F1 with intervals, ECE). */
+  estimate: Estimate | null;
+  /** The gate's decision and its evidence (policies/promotion.ts). */
+  evidence: Evidence | null;
   createdAt: string;
 }
 
 const COLUMNS = `project_id, version, snapshot_id, status, weights IS NOT NULL AS has_weights, train_options, backend,
-  train_ms, metrics, champion_version, champion_metrics, baseline_metrics, promoted, decision_reason, created_at`;
+  train_ms, metrics, champion_version, champion_metrics, baseline_metrics, promoted, decision_reason, estimate, evidence, created_at`;
 
 function toRow(r: Record<string, any>): ModelRow {
   return {
@@ -42,6 +52,8 @@ function toRow(r: Record<string, any>): ModelRow {
     baselineMetrics: r.baseline_metrics,
     promoted: r.promoted,
     decisionReason: r.decision_reason,
+    estimate: r.estimate ?? null,
+    evidence: r.evidence ?? null,
     createdAt: r.created_at instanceof Date ? r.created_at.toISOString() : String(r.created_at),
   };
 }
@@ -84,13 +96,13 @@ export async function loadCheckpoint(db: Db, projectId: number, version: string)
 /** Stores the trained weights and drops the checkpoint, in one transaction. */
 export async function saveTrainedModel(
   db: Db,
-  m: { projectId: number; version: string; weights: Uint8Array; spec: object; backend: string; trainMs: number },
+  m: { projectId: number; version: string; weights: Uint8Array; backend: string; trainMs: number },
 ): Promise<void> {
   await withTransaction(db, async (c) => {
     await c.query(
-      `UPDATE models SET weights = $3, spec = $4, backend = $5, train_ms = $6, status = 'candidate'
+      `UPDATE models SET weights = $3, backend = $4, train_ms = $5, status = 'candidate'
         WHERE project_id = $1 AND version = $2 AND weights IS NULL`,
-      [m.projectId, m.version, Buffer.from(m.weights), JSON.stringify(m.spec), m.backend, m.trainMs],
+      [m.projectId, m.version, Buffer.from(m.weights), m.backend, m.trainMs],
     );
     await c.query('DELETE FROM training_checkpoints WHERE project_id = $1 AND version = $2', [m.projectId, m.version]);
   });
@@ -104,13 +116,119 @@ export async function loadWeights(db: Db, projectId: number, version: string): P
 
 export async function saveEvaluation(
   db: Db,
-  m: { projectId: number; version: string; metrics: Metrics; championVersion: string | null; championMetrics: Metrics | null; baselineMetrics: Metrics },
+  m: {
+    projectId: number;
+    version: string;
+    metrics: Metrics;
+    championVersion: string | null;
+    championMetrics: Metrics | null;
+    baselineMetrics: Metrics;
+    estimate: object;
+    evidence: object;
+  },
 ): Promise<void> {
   await db.query(
-    `UPDATE models SET metrics = $3, champion_version = $4, champion_metrics = $5, baseline_metrics = $6
+    `UPDATE models SET metrics = $3, champion_version = $4, champion_metrics = $5, baseline_metrics = $6, estimate = $7, evidence = $8
       WHERE project_id = $1 AND version = $2`,
-    [m.projectId, m.version, JSON.stringify(m.metrics), m.championVersion, JSON.stringify(m.championMetrics), JSON.stringify(m.baselineMetrics)],
+    [
+      m.projectId,
+      m.version,
+      JSON.stringify(m.metrics),
+      m.championVersion,
+      JSON.stringify(m.championMetrics),
+      JSON.stringify(m.baselineMetrics),
+      JSON.stringify(m.estimate),
+      JSON.stringify(m.evidence),
+    ],
   );
+}
+
+/** The round number encoded in a version (`r12-…`), or null. */
+const roundOfVersion = (version: string) => {
+  const m = /^r([0-9]{1,9})-/.exec(version);
+  return m ? Number(m[1]) : null;
+};
+
+/** Swaps the champion row, the two models' statuses and writes the history, in the caller's transaction. */
+async function makeChampion(
+  c: pg.PoolClient,
+  a: { projectId: number; version: string; previous: string | null; action: 'round' | 'promote' | 'rollback'; actor: string | null; reason: string; round: number | null },
+): Promise<void> {
+  if (a.previous) await c.query(`UPDATE models SET status = 'retired' WHERE project_id = $1 AND version = $2`, [a.projectId, a.previous]);
+  await c.query(`UPDATE models SET status = 'champion' WHERE project_id = $1 AND version = $2`, [a.projectId, a.version]);
+  await c.query(
+    `INSERT INTO champions (project_id, version) VALUES ($1, $2)
+     ON CONFLICT (project_id) DO UPDATE SET version = excluded.version, promoted_at = now()`,
+    [a.projectId, a.version],
+  );
+  await c.query(
+    `INSERT INTO champion_history (project_id, version, previous_version, action, round, actor, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [a.projectId, a.version, a.previous, a.action, a.round, a.actor, a.reason],
+  );
+}
+
+export interface ChampionChange {
+  championVersion: string;
+  previousVersion: string | null;
+  /** False when the version already was champion (a retried request): nothing changed. */
+  changed: boolean;
+}
+
+/**
+ * An operator's choice of champion: `promote` a given version, or `rollback` to the champion
+ * before the current one. Atomic and serialised with the rounds' promotions; recorded with who
+ * and why. Idempotent: promoting the champion again changes nothing.
+ */
+export async function setChampion(
+  db: Db,
+  a: { projectId: number; action: 'promote' | 'rollback'; version?: string; actor: string; reason: string; round: number | null },
+): Promise<ChampionChange> {
+  return withTransaction(db, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [PROMOTION_LOCK, a.projectId]);
+    const current: string | null = (await c.query('SELECT version FROM champions WHERE project_id = $1', [a.projectId])).rows[0]?.version ?? null;
+    let target = a.version;
+    if (a.action === 'rollback') {
+      if (!current) throw new Error(`project ${a.projectId} has no champion to roll back`);
+      const { rows } = await c.query(
+        `SELECT previous_version FROM champion_history WHERE project_id = $1 AND version = $2 AND previous_version IS NOT NULL ORDER BY id DESC LIMIT 1`,
+        [a.projectId, current],
+      );
+      target = rows[0]?.previous_version;
+      if (!target) throw new Error(`project ${a.projectId}: champion ${current} has no previous champion to roll back to`);
+    }
+    if (!target) throw new Error('a version to promote is required');
+    const model = (await c.query('SELECT weights IS NOT NULL AS has_weights FROM models WHERE project_id = $1 AND version = $2', [a.projectId, target])).rows[0];
+    if (!model?.has_weights) throw new Error(`model ${target} of project ${a.projectId} does not exist or has no weights`);
+    if (target === current) return { championVersion: target, previousVersion: current, changed: false };
+    await makeChampion(c, { projectId: a.projectId, version: target, previous: current, action: a.action, actor: a.actor, reason: a.reason, round: a.round });
+    return { championVersion: target, previousVersion: current, changed: true };
+  });
+}
+
+export interface ChampionHistoryRow {
+  version: string;
+  previousVersion: string | null;
+  action: string;
+  round: number | null;
+  actor: string | null;
+  reason: string;
+  at: string;
+}
+
+export async function championHistory(db: Db, projectId: number, limit = 50): Promise<ChampionHistoryRow[]> {
+  const { rows } = await db.query(
+    'SELECT version, previous_version, action, round, actor, reason, at FROM champion_history WHERE project_id = $1 ORDER BY id DESC LIMIT $2',
+    [projectId, limit],
+  );
+  return rows.map((r) => ({
+    version: r.version,
+    previousVersion: r.previous_version,
+    action: r.action,
+    round: r.round,
+    actor: r.actor,
+    reason: r.reason,
+    at: r.at instanceof Date ? r.at.toISOString() : String(r.at),
+  }));
 }
 
 export async function getChampionVersion(db: Db, projectId: number): Promise<string | null> {
@@ -137,7 +255,7 @@ export async function decidePromotion(
 ): Promise<PromotionDecision> {
   return withTransaction(db, async (c) => {
     // Serialise decisions per project, also before the champions row exists.
-    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [7_301_945, projectId]);
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [PROMOTION_LOCK, projectId]);
     const { rows } = await c.query(`SELECT ${COLUMNS} FROM models WHERE project_id = $1 AND version = $2 FOR UPDATE`, [projectId, version]);
     if (!rows[0]) throw new Error(`model ${version} of project ${projectId} does not exist`);
     const candidate = toRow(rows[0]);
@@ -151,17 +269,8 @@ export async function decidePromotion(
       await c.query(`UPDATE models SET status = 'rejected', promoted = false, decision_reason = $3, decided_at = now() WHERE project_id = $1 AND version = $2`, [projectId, version, reason]);
       return { promoted: false, reason, championVersion: current };
     }
-    if (current) {
-      await c.query(`UPDATE models SET status = 'retired' WHERE project_id = $1 AND version = $2`, [projectId, current]);
-    }
-    await c.query(`UPDATE models SET status = 'champion', promoted = true, decision_reason = $3, decided_at = now() WHERE project_id = $1 AND version = $2`, [projectId, version, reason]);
-    await c.query(
-      `INSERT INTO champions (project_id, version) VALUES ($1, $2)
-       ON CONFLICT (project_id) DO UPDATE SET version = excluded.version, promoted_at = now()`,
-      [projectId, version],
-    );
-    // Wakes API processes that hold the old champion in memory.
-    await c.query(`SELECT pg_notify('label_loop_champion', $1)`, [String(projectId)]);
+    await c.query(`UPDATE models SET promoted = true, decision_reason = $3, decided_at = now() WHERE project_id = $1 AND version = $2`, [projectId, version, reason]);
+    await makeChampion(c, { projectId, version, previous: current, action: 'round', actor: null, reason, round: roundOfVersion(version) });
     return { promoted: true, reason, championVersion: version };
   });
 }

@@ -1,4 +1,5 @@
-import type { Db } from './db.js';
+import { withTransaction, type Db, type Queryable } from './db.js';
+import { arrayLiteral, copyField, copyRows } from './copy.js';
 
 export interface PredictionRow {
   taskId: number;
@@ -10,107 +11,85 @@ export interface PredictionRow {
   entropy: number;
 }
 
-/**
- * Ids of the project's live tasks that have no prediction of `modelVersion` yet, unlabelled
- * tasks first (annotators need those scores soonest), then by id. Finished chunks drop out of
- * this list, which is what lets a retried bulk prediction resume where the last one stopped.
- */
-export async function tasksToPredict(db: Db, projectId: number, modelVersion: string): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT t.id FROM tasks t
-      WHERE t.project_id = $1 AND NOT t.deleted
-        AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.task_id = t.id AND p.model_version = $2)
-      ORDER BY EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND NOT a.deleted AND NOT a.was_cancelled), t.id`,
-    [projectId, modelVersion],
-  );
-  return rows.map((r) => r.id);
+/** A task still to predict: its id and Label Studio data. */
+export interface TaskToPredict {
+  id: number;
+  data: unknown;
 }
 
-export async function taskData(db: Db, taskIds: number[]): Promise<{ id: number; data: unknown }[]> {
-  const { rows } = await db.query('SELECT id, data FROM tasks WHERE id = ANY($1::bigint[]) ORDER BY id', [taskIds]);
+const LABELLED = 'EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND NOT a.deleted AND NOT a.was_cancelled)';
+const UNPREDICTED = 'NOT EXISTS (SELECT 1 FROM predictions p WHERE p.task_id = t.id AND p.model_version = $2)';
+
+/**
+ * One keyset page of the project's live tasks without a prediction of `modelVersion`: unlabelled
+ * tasks (annotators need those scores soonest) or labelled ones, by id, after `afterId`. Saved
+ * pages drop out of this query, which is what lets a retried bulk prediction resume where the
+ * last attempt stopped; paging by id keeps memory flat in the number of tasks.
+ */
+export async function tasksToPredictPage(
+  db: Queryable,
+  projectId: number,
+  modelVersion: string,
+  page: { labelled: boolean; afterId: number; limit: number },
+): Promise<TaskToPredict[]> {
+  const { rows } = await db.query<TaskToPredict>(
+    `SELECT t.id, t.data FROM tasks t
+      WHERE t.project_id = $1 AND NOT t.deleted AND t.id > $3 AND ${UNPREDICTED} AND ${page.labelled ? '' : 'NOT '}${LABELLED}
+      ORDER BY t.id LIMIT $4`,
+    [projectId, modelVersion, page.afterId, page.limit],
+  );
   return rows;
 }
 
-/** Idempotent: a task has at most one prediction per model version. */
-export async function savePredictions(db: Db, projectId: number, modelVersion: string, predictions: PredictionRow[]): Promise<void> {
-  if (predictions.length === 0) return;
-  await db.query(
-    `INSERT INTO predictions (task_id, model_version, project_id, labels, probabilities, score, least_confidence, margin, entropy)
-     SELECT task_id, $2, $1, ARRAY(SELECT jsonb_array_elements_text(labels)),
-            ARRAY(SELECT jsonb_array_elements_text(probabilities)::real), score, least_confidence, margin, entropy
-       FROM jsonb_to_recordset($3::jsonb) AS x(task_id bigint, labels jsonb, probabilities jsonb, score float8,
-            least_confidence float8, margin float8, entropy float8)
-     ON CONFLICT (task_id, model_version) DO NOTHING`,
-    [
-      projectId,
-      modelVersion,
-      JSON.stringify(
-        predictions.map((p) => ({
-          task_id: p.taskId,
-          labels: p.labels,
-          probabilities: p.probabilities,
-          score: p.score,
-          least_confidence: p.leastConfidence,
-          margin: p.margin,
-          entropy: p.entropy,
-        })),
-      ),
-    ],
+/** How many live tasks of the project have no prediction of `modelVersion` (progress totals). */
+export async function countTasksToPredict(db: Queryable, projectId: number, modelVersion: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM tasks t WHERE t.project_id = $1 AND NOT t.deleted AND ${UNPREDICTED}`,
+    [projectId, modelVersion],
   );
+  return rows[0].n;
 }
 
-export type SamplingStrategy = 'least_confidence' | 'margin' | 'entropy';
-
-// Column and direction per strategy: "least certain first".
-const ORDER: Record<SamplingStrategy, string> = {
-  least_confidence: 'p.least_confidence DESC',
-  margin: 'p.margin ASC',
-  entropy: 'p.entropy DESC',
-};
-
-export interface NextTask {
-  taskId: number;
-  data: unknown;
-  modelVersion: string | null;
-  labels: string[] | null;
-  score: number | null;
-  leastConfidence: number | null;
-  margin: number | null;
-  entropy: number | null;
-}
+const PREDICTION_COLUMNS = ['task_id', 'model_version', 'project_id', 'labels', 'probabilities', 'score', 'least_confidence', 'margin', 'entropy'];
 
 /**
- * The project's unlabelled tasks, least certain under `modelVersion` first. Tasks the model has
- * not scored yet (imported since the last round) follow, by id; with no model, all are by id.
+ * Idempotent: a task has at most one prediction per model version. Rows go in with COPY; a page
+ * that another attempt already wrote (a retry racing a worker thought dead) fails COPY's unique
+ * check and is written again with ON CONFLICT DO NOTHING.
  */
-export async function nextTasks(
-  db: Db,
-  projectId: number,
-  modelVersion: string | null,
-  strategy: SamplingStrategy,
-  limit: number,
-): Promise<NextTask[]> {
-  const { rows } = await db.query(
-    `SELECT t.id, t.data, p.model_version, p.labels, p.score, p.least_confidence, p.margin, p.entropy
-       FROM tasks t
-       LEFT JOIN predictions p ON p.task_id = t.id AND p.model_version = $2
-      WHERE t.project_id = $1 AND NOT t.deleted
-        AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.task_id = t.id AND NOT a.deleted AND NOT a.was_cancelled)
-      ORDER BY (p.task_id IS NULL), ${ORDER[strategy]}, t.id
-      LIMIT $3`,
-    [projectId, modelVersion ?? '', limit],
-  );
-  return rows.map((r) => ({
-    taskId: r.id,
-    data: r.data,
-    modelVersion: r.model_version,
-    labels: r.labels,
-    score: r.score,
-    leastConfidence: r.least_confidence,
-    margin: r.margin,
-    entropy: r.entropy,
-  }));
+/** The smallest normal float4 (PostgreSQL `real`). */
+const FLOAT4_MIN_NORMAL = 1.1754943508222875e-38;
+
+export async function savePredictions(db: Db, projectId: number, modelVersion: string, predictions: PredictionRow[]): Promise<void> {
+  if (predictions.length === 0) return;
+  const rows = predictions.map((p) => [
+    copyField(p.taskId),
+    copyField(modelVersion),
+    copyField(projectId),
+    copyField(arrayLiteral(p.labels)),
+    // The column is real[]: a probability below float4's normal range (a confident model's
+    // 1e-76) would fail the whole COPY with "out of range for type real": flushed to 0.
+    copyField(arrayLiteral(p.probabilities.map((x) => (Math.abs(x) < FLOAT4_MIN_NORMAL ? 0 : x)))),
+    copyField(p.score),
+    copyField(p.leastConfidence),
+    copyField(p.margin),
+    copyField(p.entropy),
+  ]);
+  try {
+    await withTransaction(db, (client) => copyRows(client, 'predictions', PREDICTION_COLUMNS, rows));
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await withTransaction(db, async (client) => {
+      await client.query('CREATE TEMP TABLE prediction_page (LIKE predictions INCLUDING DEFAULTS) ON COMMIT DROP');
+      await copyRows(client, 'prediction_page', PREDICTION_COLUMNS, rows);
+      await client.query(
+        `INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) SELECT ${PREDICTION_COLUMNS.join(', ')} FROM prediction_page
+         ON CONFLICT (task_id, model_version) DO NOTHING`,
+      );
+    });
+  }
 }
+
 
 export async function predictionCounts(db: Db, projectId: number, modelVersion: string): Promise<{ total: number; distinctTasks: number }> {
   const { rows } = await db.query(
@@ -120,13 +99,17 @@ export async function predictionCounts(db: Db, projectId: number, modelVersion: 
   return { total: rows[0].total, distinctTasks: rows[0].distinct_tasks };
 }
 
-export async function unpushedPredictions(db: Db, projectId: number, modelVersion: string, limit: number): Promise<PredictionRow[]> {
+/**
+ * A keyset page of the champion's predictions not yet in Label Studio, by task id after
+ * `afterTaskId`: each page is one index range scan, however many were pushed before.
+ */
+export async function unpushedPredictions(db: Db, projectId: number, modelVersion: string, limit: number, afterTaskId = 0): Promise<(PredictionRow & { queueScore: number | null })[]> {
   const { rows } = await db.query(
-    `SELECT p.task_id, p.labels, p.probabilities, p.score, p.least_confidence, p.margin, p.entropy
+    `SELECT p.task_id, p.labels, p.probabilities, p.score, p.least_confidence, p.margin, p.entropy, p.queue_score
        FROM predictions p JOIN tasks t ON t.id = p.task_id
-      WHERE p.project_id = $1 AND p.model_version = $2 AND p.pushed_at IS NULL AND NOT t.deleted
+      WHERE p.project_id = $1 AND p.model_version = $2 AND p.task_id > $4 AND p.pushed_at IS NULL AND NOT t.deleted
       ORDER BY p.task_id LIMIT $3`,
-    [projectId, modelVersion, limit],
+    [projectId, modelVersion, limit, afterTaskId],
   );
   return rows.map((r) => ({
     taskId: r.task_id,
@@ -136,9 +119,23 @@ export async function unpushedPredictions(db: Db, projectId: number, modelVersio
     leastConfidence: r.least_confidence,
     margin: r.margin,
     entropy: r.entropy,
+    queueScore: r.queue_score,
   }));
 }
 
 export async function markPushed(db: Db, modelVersion: string, taskIds: number[]): Promise<void> {
   await db.query('UPDATE predictions SET pushed_at = now() WHERE model_version = $1 AND task_id = ANY($2::bigint[])', [modelVersion, taskIds]);
+}
+
+/** Predictions sent to Label Studio by an attempt that died before recording it. */
+export async function interruptedPushes(db: Db, projectId: number, modelVersion: string): Promise<number> {
+  const { rows } = await db.query(
+    'SELECT count(*)::int AS n FROM predictions WHERE project_id = $1 AND model_version = $2 AND push_started_at IS NOT NULL AND pushed_at IS NULL',
+    [projectId, modelVersion],
+  );
+  return rows[0].n;
+}
+
+export async function markPushStarted(db: Db, modelVersion: string, taskIds: number[]): Promise<void> {
+  await db.query('UPDATE predictions SET push_started_at = now() WHERE model_version = $1 AND task_id = ANY($2::bigint[])', [modelVersion, taskIds]);
 }
