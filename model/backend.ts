@@ -20,8 +20,8 @@ export { tf };
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
-/** Env var that forces one backend (`tensorflow`, `wasm` or `cpu`); initialisation fails if it is unavailable. */
-export const BACKEND_ENV = 'LABEL_LOOP_TF_BACKEND';
+/** Configuration variable that forces one backend (read by worker/config.ts). */
+const BACKEND_ENV = 'LABEL_LOOP_TF_BACKEND';
 
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
@@ -32,20 +32,20 @@ let chosen: Promise<BackendName> | null = null;
  * else `wasm`, else `cpu`. Idempotent: later calls return the first call's promise. Logs the choice and
  * why each faster option was skipped.
  */
-export function initBackend(log: (msg: string) => void = (msg) => console.log(msg)): Promise<BackendName> {
-  chosen ??= chooseBackend(log).catch((error: unknown) => {
+export function initBackend(opts: { forced?: BackendName; log?: (msg: string) => void } = {}): Promise<BackendName> {
+  const log = opts.log ?? (() => undefined);
+  chosen ??= chooseBackend(opts.forced, log).catch((error: unknown) => {
     chosen = null; // a forced backend that failed may be retried after the environment is fixed
     throw error;
   });
   return chosen;
 }
 
-async function chooseBackend(log: (msg: string) => void): Promise<BackendName> {
+async function chooseBackend(forced: BackendName | undefined, log: (msg: string) => void): Promise<BackendName> {
   // tfjs warnings go straight to console.warn (e.g. the "install tfjs-node" banner on every cpu start);
   // prod mode silences them, and this module logs the backend decision itself.
   tf.env().set('PROD', true);
 
-  const forced = process.env[BACKEND_ENV]?.trim();
   if (forced) {
     if (!BACKENDS.includes(forced as BackendName)) {
       throw new Error(`${BACKEND_ENV}="${forced}" is not one of ${BACKENDS.join(', ')}`);

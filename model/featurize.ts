@@ -149,9 +149,9 @@ function grow<T extends Int32Array | Float32Array>(from: T, to: T): T {
 }
 
 /** Character classes, one per UTF-16 code unit. */
-const SEPARATOR = 0;
+export const SEPARATOR = 0;
 /** Letters, digits and combining marks: runs of these form one word. */
-const WORD = 1;
+export const WORD = 1;
 /** Han, Hiragana, Katakana: each character is a word of its own, since those scripts use no spaces. */
 const IDEOGRAPH = 2;
 /** `$ € £ ¥ !`: single-character tokens, kept because currency and shouting are strong signals in e-mail. */
@@ -167,7 +167,7 @@ let lowerCase: Uint16Array | null = null;
  * lower-casing is per code unit (no context rules such as final sigma), and astral-plane characters
  * (surrogate pairs: emoji, rare CJK) are separators.
  */
-function tables(): { charClass: Uint8Array; lowerCase: Uint16Array } {
+export function tables(): { charClass: Uint8Array; lowerCase: Uint16Array } {
   if (charClass === null || lowerCase === null) {
     charClass = new Uint8Array(0x10000);
     lowerCase = new Uint16Array(0x10000);
@@ -187,12 +187,12 @@ function tables(): { charClass: Uint8Array; lowerCase: Uint16Array } {
 }
 
 // Distinct constants so a bigram's hash does not equal a trigram's or a word's built from the same hashes.
-const NGRAM_SALT_2 = 0x85ebca77;
-const NGRAM_SALT_3 = 0xc2b2ae3d;
+export const NGRAM_SALT_2 = 0x85ebca77;
+export const NGRAM_SALT_3 = 0xc2b2ae3d;
 /** 1 + ln(count) for small counts: Math.log per bucket was ~10% of featurising time. */
 const SUBLINEAR = Float64Array.from({ length: 256 }, (_, count) => (count === 0 ? 0 : 1 + Math.log(count)));
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
 
 /** Bookkeeping reused across rows so featurising allocates nothing per text. */
 class RowScratch {
@@ -285,7 +285,7 @@ function addHash(hash: number, row: Float32Array, scratch: RowScratch, mask: num
 }
 
 /** MurmurHash3 finaliser: spreads FNV's weak low bits across the whole word. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -26,6 +26,8 @@ export interface EvaluationMetrics {
   perClassF1: Record<string, number>;
   /** Nats per example (single-label) or per (example, label) pair (multi-label). */
   logLoss: number;
+  /** Expected calibration error of the confidences (15 bins), when measured. */
+  ece?: number;
 }
 
 /** The parts of a model spec that evaluation needs. */

@@ -8,7 +8,7 @@ const run = promisify(execFile);
 const backendModule = new URL('../../model/backend.ts', import.meta.url).href;
 const probe = `import { initBackend } from '${backendModule}';
 const messages = [];
-try { console.log(JSON.stringify({ backend: await initBackend((m) => messages.push(m)), messages })); }
+try { console.log(JSON.stringify({ backend: await initBackend({ forced: process.env.LABEL_LOOP_TF_BACKEND, log: (m) => messages.push(m) }), messages })); }
 catch (error) { console.log(JSON.stringify({ error: error.message })); }`;
 
 async function inChild(env: Record<string, string | undefined>): Promise<{ backend?: string; messages?: string[]; error?: string }> {
@@ -20,8 +20,8 @@ async function inChild(env: Record<string, string | undefined>): Promise<{ backe
 
 describe('initBackend', () => {
   it('is idempotent and activates the backend it reports', async () => {
-    const first = await initBackend(() => {});
-    expect(await initBackend(() => {})).toBe(first);
+    const first = await initBackend({ forced: process.env.LABEL_LOOP_TF_BACKEND as never });
+    expect(await initBackend({ forced: process.env.LABEL_LOOP_TF_BACKEND as never })).toBe(first);
     expect(tf.getBackend()).toBe(first);
   });
 

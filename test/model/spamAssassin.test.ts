@@ -7,7 +7,7 @@ import { loadSpamAssassin, type SpamAssassinEmail } from '../../model/spamAssass
 
 let emails: SpamAssassinEmail[];
 beforeAll(async () => {
-  await initBackend(() => {});
+  await initBackend({ forced: process.env.LABEL_LOOP_TF_BACKEND as never });
   emails = loadSpamAssassin();
 });
 
