@@ -42,7 +42,11 @@ export interface LabelStudioClientOptions {
   /** A legacy token (sent as `Token …`) or a personal access token (a JWT refresh token). */
   apiKey: string;
   timeoutMs?: number;
-  /** Attempts per call for retryable failures (5xx, 429, network), with exponential backoff. */
+  /**
+   * Attempts per call for retryable failures (5xx, 429, network), with exponential backoff.
+   * Default 1: inside activities Temporal owns retries (one place, visible in the Web UI); the
+   * CLI, which has no Temporal behind it, asks for a few.
+   */
   attempts?: number;
   fetchImpl?: typeof fetch;
 }
@@ -75,7 +79,7 @@ export class LabelStudioClient {
     this.apiKey = opts.apiKey;
     this.pat = isPersonalAccessToken(opts.apiKey);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.attempts = opts.attempts ?? 3;
+    this.attempts = opts.attempts ?? 1;
     this.fetchImpl = opts.fetchImpl ?? fetch;
   }
 
@@ -120,10 +124,10 @@ export class LabelStudioClient {
         try {
           return JSON.parse(text);
         } catch {
-          throw new LabelStudioError(`${method} ${path}: Label Studio answered non-JSON: ${text.slice(0, 200)}`, res.status, true);
+          throw new LabelStudioError(`${method} ${path}: Label Studio answered non-JSON: ${excerpt(text)}`, res.status, true);
         }
       }
-      const detail = text.slice(0, 1000).replace(/\s+/g, ' ');
+      const detail = excerpt(text);
       if (res.status >= 500 || res.status === 429) {
         lastError = new LabelStudioError(`${method} ${path}: Label Studio answered ${res.status}: ${detail}`, res.status, false);
         continue;
@@ -214,6 +218,27 @@ export class LabelStudioClient {
   patchWebhook(id: number, body: Record<string, unknown>) {
     return this.request<{ id: number }>('PATCH', `/api/webhooks/${id}/`, body);
   }
+}
+
+/**
+ * A short, printable excerpt of a Label Studio error body: enough to say what it refused, never
+ * a whole HTML page or task text in a Temporal failure or a log line.
+ */
+export function excerpt(body: string, max = 600): string {
+  let out = '';
+  let space = false;
+  for (const ch of body.slice(0, max * 4)) {
+    const printable = ch >= ' ' && ch !== '\u007f';
+    if (!printable || ch === ' ') {
+      space = out.length > 0;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+    if (out.length >= max) return `${out}…`;
+  }
+  return out;
 }
 
 function explain(status: number, authKind: string): string {
