@@ -1,2 +1,3 @@
 export { projectLoop } from './projectLoop.js';
 export { trainingRound } from './trainingRound.js';
+export { scheduledRound } from './scheduledRound.js';
