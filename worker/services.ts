@@ -3,8 +3,9 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedPostgres, startTemporalDevServer, ensureSearchAttributes } from '../infra/index.js';
-import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import { SEARCH_ATTRIBUTES } from '../contract/index.js';
 import { REPO_ROOT, type Config } from './config.js';
+import { describeTemporalConnection, temporalConnectionOptions } from './temporalConnection.js';
 
 export interface Service {
   /** What to print for a person: an address with no secrets in it. */
@@ -23,6 +24,9 @@ export async function provideDatabase(config: Config, log: (m: string) => void):
   return { url: pg.url, describe: `PostgreSQL ${redactUrl(pg.url)} (embedded${pg.reused ? ', already running' : ''})`, stop: pg.stop };
 }
 
+/** Where to find or install the Temporal CLI for the dev server. */
+export const temporalTools = (config: Config) => ({ cli: config.temporal.cli, searchPath: config.environment.PATH, cacheDir: config.cacheDir });
+
 /**
  * `TEMPORAL_ADDRESS` when set (our search attributes are then registered on it), else the
  * Temporal CLI dev server with a persisted SQLite file and its Web UI.
@@ -30,16 +34,18 @@ export async function provideDatabase(config: Config, log: (m: string) => void):
 export async function provideTemporal(config: Config, log: (m: string) => void): Promise<{ address: string; uiUrl?: string } & Service> {
   const { namespace } = config.temporal;
   if (config.temporal.address) {
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const options = temporalConnectionOptions(config.temporal);
+    const connection = await Connection.connect(options);
     try {
       await ensureSearchAttributes(connection, namespace, SEARCH_ATTRIBUTES);
     } finally {
       await connection.close();
     }
-    return { address: config.temporal.address, describe: `Temporal ${config.temporal.address} (TEMPORAL_ADDRESS)`, stop: async () => undefined };
+    return { address: config.temporal.address, describe: `Temporal ${describeTemporalConnection(options)} (TEMPORAL_ADDRESS)`, stop: async () => undefined };
   }
   const server = await startTemporalDevServer({
     dataDir: path.join(config.dataDir, 'temporal'),
+    tools: temporalTools(config),
     port: config.temporal.port,
     uiPort: config.temporal.uiPort,
     namespace,
@@ -54,21 +60,35 @@ export async function provideTemporal(config: Config, log: (m: string) => void):
   };
 }
 
+/** The CLI entry point, for child processes (the supervised worker). */
+export const CLI_ENTRY = path.join(REPO_ROOT, 'cli', 'main.ts');
+
+/** A worker that ran this long before exiting counts as healthy: the next restart is quick again. */
+const HEALTHY_AFTER_MS = 60_000;
+
 /**
  * Runs the worker as its own process: training is CPU-bound and would otherwise stall the
- * API's event loop. Restarted with backoff if it dies.
+ * API's event loop. Restarted with exponential backoff if it dies; the backoff resets once a
+ * worker has run for a healthy minute, so an outage long ago does not slow today's restart.
  */
-export function superviseWorker(env: Record<string, string>, logFile: string | null, log: (m: string) => void): Service {
+export function superviseWorker(
+  config: Config,
+  env: Record<string, string>,
+  logFile: string | null,
+  log: (m: string) => void,
+): Service & { restarts(): number } {
   let child: ChildProcess | null = null;
   let stopping = false;
+  let failures = 0;
   let restarts = 0;
   if (logFile) mkdirSync(path.dirname(logFile), { recursive: true });
   const out = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
 
   const start = () => {
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker', 'main.ts'), 'worker'], {
+    const startedAt = Date.now();
+    child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'worker'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...config.environment, ...env },
       stdio: ['ignore', out ? 'pipe' : 'inherit', out ? 'pipe' : 'inherit'],
     });
     if (out) {
@@ -77,7 +97,9 @@ export function superviseWorker(env: Record<string, string>, logFile: string | n
     }
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      const delay = Math.min(1000 * 2 ** restarts++, 30_000);
+      if (Date.now() - startedAt >= HEALTHY_AFTER_MS) failures = 0;
+      const delay = Math.min(1000 * 2 ** failures++, 30_000);
+      restarts++;
       log(`worker exited (${signal ?? code}); restarting in ${delay} ms${logFile ? `, see ${logFile}` : ''}`);
       setTimeout(() => !stopping && start(), delay);
     });
@@ -85,6 +107,7 @@ export function superviseWorker(env: Record<string, string>, logFile: string | n
   start();
   return {
     describe: `worker process${logFile ? ` (log: ${logFile.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, logFile) : logFile})` : ''}`,
+    restarts: () => restarts,
     async stop() {
       stopping = true;
       const c = child;
