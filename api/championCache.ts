@@ -3,6 +3,14 @@ import { getChampionVersion, getModel, getSnapshot, loadWeights } from '../store
 import { Classifier } from '../model/classifier.js';
 import type { ClassificationTask } from '../labelstudio/labelConfig.js';
 
+/**
+ * A request that got a model runs its (synchronous) inference as soon as its await resumes;
+ * disposing after a timer tick never pulls weights from under it.
+ */
+function disposeSoon(champion: Champion): void {
+  setTimeout(() => champion.classifier.dispose(), 1_000).unref();
+}
+
 export interface Champion {
   version: string;
   classifier: Classifier;
@@ -21,6 +29,8 @@ export class ChampionCache {
   private readonly loading = new Map<string, Promise<Champion>>();
   /** The newest champion version any request has read, per project: what the cache must hold. */
   private readonly latest = new Map<number, string>();
+  /** Models already scheduled for disposal (several waiters may resume with the same one). */
+  private readonly disposing = new WeakSet<Champion>();
 
   constructor(private readonly db: Db) {}
 
@@ -47,9 +57,11 @@ export class ChampionCache {
     // Two promotions in quick succession can finish loading out of order: keep the newest.
     if (before !== fresh && this.latest.get(projectId) === fresh.version) {
       this.loaded.set(projectId, fresh);
-      // A request that got the old model runs its (synchronous) inference as soon as its await
-      // resumes; disposing after a timer tick never pulls weights from under it.
-      if (before) setTimeout(() => before.classifier.dispose(), 1_000).unref();
+      if (before) disposeSoon(before);
+    } else if (before !== fresh && !this.disposing.has(fresh)) {
+      // Lost the race to a newer version: serve this request, then free its tensors.
+      this.disposing.add(fresh);
+      disposeSoon(fresh);
     }
     return fresh;
   }

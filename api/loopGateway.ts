@@ -1,149 +1,120 @@
-import { randomUUID } from 'node:crypto';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { Db } from '../store/db.js';
-import { claimForwardBatches, markForwarded, type ForwardBatch } from '../store/events.js';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ServiceError, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import type { ForwardBatch } from '../store/events.js';
 import {
   eventsRecordedSignal,
   loopStatusQuery,
   loopWorkflowId,
-  projectIdKey,
+  replayRoundSignal,
   requestRoundSignal,
-  type DebounceSettings,
-  type EventsRecorded,
+  setChampionSignal,
+  updateSettingsSignal,
+  type ChampionRequest,
+  type LoopSettings,
   type LoopStatus,
-  type TrainOverrides,
-} from '../workflows/definitions.js';
-import type { projectLoop } from '../workflows/projectLoop.js';
+  type ReplayRequest,
+  type RoundRequest,
+} from '../contract/index.js';
+import { ProjectSchedules, ensureLoopRunning, signalLoop, type LoopTarget, type ScheduleInfo, type ScheduleSpecInput } from '../client/loops.js';
+import { HttpError, UnavailableError } from './errors.js';
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
+/**
+ * Temporal unreachable, overloaded or past the deadline: the caller answers 503. Other errors
+ * (a bug, a refused argument) pass through as they are.
+ */
+function temporalFailure(err: unknown): unknown {
+  if (err instanceof WorkflowNotFoundError || err instanceof HttpError) return err;
+  if (err instanceof ScheduleNotFoundError) return new HttpError(404, `schedule: ${err.message}`);
+  if (err instanceof ScheduleAlreadyRunning) return new HttpError(409, 'schedule: a schedule with this id already exists');
+  const code = isGrpcServiceError(err) ? err.code : (err as { cause?: { code?: number } })?.cause?.code;
+  // gRPC: 3 INVALID_ARGUMENT (a cron or interval Temporal refuses), 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
+  if (code === 3) return new HttpError(400, `schedule: Temporal refused it (${(err as Error).message.slice(0, 200)})`);
+  if (code === 4 || code === 8 || code === 14) return new UnavailableError('Temporal');
+  if (err instanceof Error && /deadline|unavailable|connect|ECONNREFUSED|timed out/i.test(err.message)) return new UnavailableError('Temporal');
+  // Any other refusal of the service (a query no worker answers, a loop whose task queue has
+  // no worker any more) is still Temporal's side, not a bug here: 503, with Temporal's reason.
+  if (err instanceof ServiceError) return new UnavailableError(`Temporal (${err.message}${err.cause instanceof Error ? `: ${err.cause.message.slice(0, 120)}` : ''})`);
+  return err;
 }
 
-/** The API's only door into Temporal: start or signal a project's loop, read its state. */
+/** The API's only door into Temporal: start or signal a project's loop, read its state, manage its schedules. */
 export class LoopGateway {
+  private readonly target: LoopTarget;
+  private readonly schedules: ProjectSchedules;
+
   constructor(
     private readonly client: Client,
-    private readonly taskQueue: string,
-    private readonly debounce: Partial<DebounceSettings>,
-  ) {}
+    taskQueue: string,
+    settings: Partial<LoopSettings>,
+    /** Deadline of each call (ms): past it the API answers 503 instead of waiting. */
+    private readonly timeoutMs = 3_000,
+  ) {
+    this.target = { client, taskQueue, settings };
+    this.schedules = new ProjectSchedules(this.target);
+  }
 
-  private startOptions(projectId: number) {
-    return {
-      workflowId: loopWorkflowId(projectId),
-      taskQueue: this.taskQueue,
-      args: [{ projectId, settings: this.debounce }] as Parameters<typeof projectLoop>,
-      typedSearchAttributes: [{ key: projectIdKey, value: projectId }],
-      staticSummary: `Label Loop for Label Studio project ${projectId}`,
-    };
+  private async call<T>(fn: () => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+    try {
+      return await this.client.connection.withDeadline(Date.now() + timeoutMs, fn);
+    } catch (err) {
+      throw temporalFailure(err);
+    }
   }
 
   async signalEvents(batch: ForwardBatch): Promise<void> {
-    await this.client.workflow.signalWithStart<typeof projectLoop, [EventsRecorded]>('projectLoop', {
-        ...this.startOptions(batch.projectId),
-        signal: eventsRecordedSignal,
-        signalArgs: [
-          {
-            batchId: batch.batchId,
-            annotationChanges: batch.annotationChanges,
-            taskChanges: batch.taskChanges,
-            trainingRequested: batch.trainingRequested,
-          },
-        ],
-    });
+    await this.call(() =>
+      signalLoop(this.target, batch.projectId, eventsRecordedSignal, {
+        batchId: batch.batchId,
+        annotationChanges: batch.annotationChanges,
+        taskChanges: batch.taskChanges,
+        trainingRequested: batch.trainingRequested,
+      }),
+    );
   }
 
-  async requestRound(projectId: number, reason: string, overrides?: TrainOverrides): Promise<void> {
-    await this.client.workflow.signalWithStart<typeof projectLoop, [{ reason: string; overrides?: TrainOverrides }]>('projectLoop', {
-      ...this.startOptions(projectId),
-      signal: requestRoundSignal,
-      signalArgs: [{ reason, overrides }],
-    });
+  async requestRound(projectId: number, reason: string, overrides?: RoundRequest['overrides']): Promise<void> {
+    await this.call(() => signalLoop(this.target, projectId, requestRoundSignal, { reason, overrides }));
   }
 
-  /** The loop's live state, or null when the project has no loop yet. */
+  async replayRound(projectId: number, request: ReplayRequest): Promise<void> {
+    await this.call(() => signalLoop(this.target, projectId, replayRoundSignal, request));
+  }
+
+  async changeChampion(projectId: number, request: ChampionRequest): Promise<void> {
+    await this.call(() => signalLoop(this.target, projectId, setChampionSignal, request));
+  }
+
+  async updateSettings(projectId: number, patch: Partial<LoopSettings>): Promise<void> {
+    await this.call(() => signalLoop(this.target, projectId, updateSettingsSignal, patch));
+  }
+
+  /**
+   * Starts the project's loop unless it is running, without requesting a round (`label-loop
+   * connect`): its status exists from then on. A running loop is left as it is.
+   */
+  async ensureRunning(projectId: number): Promise<void> {
+    await this.call(() => ensureLoopRunning(this.target, projectId));
+  }
+
+  /** The loop's live state, or null when the project has no running loop. */
   async status(projectId: number): Promise<LoopStatus | null> {
     try {
-      return await this.client.workflow.getHandle(loopWorkflowId(projectId)).query(loopStatusQuery);
+      const handle = this.client.workflow.getHandle(loopWorkflowId(projectId));
+      // A loop an operator terminated is not running: say so (404) rather than ask a worker to
+      // replay it, which fails when none polls its task queue any more.
+      const { status } = await this.call(() => handle.describe());
+      if (status.name !== 'RUNNING') return null;
+      return await this.call(() => handle.query(loopStatusQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
   }
-}
 
-/**
- * Moves recorded webhook events from the outbox to the loops, one signal per project batch.
- * Runs beside the API: an event committed by `/webhook` reaches its loop even if Temporal was
- * down when it arrived (it is retried here with backoff until it is delivered).
- */
-export class EventForwarder {
-  private running = false;
-  private kicked = false;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
-
-  constructor(
-    private readonly db: Db,
-    private readonly gateway: Pick<LoopGateway, 'signalEvents'>,
-    private readonly log: Logger,
-    private readonly pollMs = 1_000,
-    private readonly minIntervalMs = 100,
-  ) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  kick(): void {
-    this.kicked = true;
-    this.wake?.();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let backoffMs = 0;
-    let lastCycle = 0;
-    while (this.running) {
-      // Under load, commits arrive every few ms; one forwarding cycle per interval carries all of
-      // them in a single signal per project, instead of competing with the intake for PostgreSQL.
-      const since = Date.now() - lastCycle;
-      if (since < this.minIntervalMs) await new Promise((r) => setTimeout(r, this.minIntervalMs - since));
-      lastCycle = Date.now();
-      this.kicked = false;
-      let forwarded = 0;
-      try {
-        // Each claim gets a fresh id: the loop drops a batch id it has seen before.
-        const batches = await claimForwardBatches(this.db, randomUUID());
-        for (const batch of batches) {
-          await this.gateway.signalEvents(batch);
-          await markForwarded(this.db, batch.batchId);
-          forwarded += batch.events;
-        }
-        backoffMs = 0;
-      } catch (err) {
-        backoffMs = Math.min(Math.max(backoffMs * 2, 500), 30_000);
-        this.log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'forwarding webhook events to Temporal failed; will retry');
-      }
-      if (!this.running) break;
-      // More may wait beyond the claim limit, or have been recorded meanwhile.
-      if ((forwarded > 0 || this.kicked) && backoffMs === 0) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, backoffMs || this.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
-  }
+  // Listing schedules reads each one: allow more than a single call's deadline.
+  listSchedules = (projectId: number): Promise<ScheduleInfo[]> => this.call(() => this.schedules.list(projectId), this.timeoutMs * 3);
+  createSchedule = (projectId: number, name: string, spec: ScheduleSpecInput, note?: string) => this.call(() => this.schedules.create(projectId, name, spec, note));
+  pauseSchedule = (projectId: number, name: string, note?: string) => this.call(() => this.schedules.pause(projectId, name, note));
+  resumeSchedule = (projectId: number, name: string, note?: string) => this.call(() => this.schedules.resume(projectId, name, note));
+  triggerSchedule = (projectId: number, name: string) => this.call(() => this.schedules.trigger(projectId, name));
+  deleteSchedule = (projectId: number, name: string) => this.call(() => this.schedules.delete(projectId, name));
 }
