@@ -2,14 +2,18 @@
  * The quick-start demo: a simulated annotator labels SpamAssassin e-mails through Label Loop's
  * real HTTP API, exactly as Label Studio would send them: the label config through /setup,
  * the e-mails as TASKS_CREATED and every label as ANNOTATION_CREATED on /webhook, always
- * taking the next task from the sampling endpoint (least certain first).
+ * taking the next task from the sampling endpoint (the project's strategy, margin by default, with
+ * the random audit share interleaved). At the end the served champion is scored on every e-mail
+ * nobody labelled, against the data set's own labels.
  */
 import type { Client } from '@temporalio/client';
+import cliProgress from 'cli-progress';
 import type { Db } from '../store/db.js';
 import type { Config } from '../worker/config.js';
 import { loadSpamAssassin } from '../model/spamAssassin.js';
-import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../workflows/definitions.js';
+import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../contract/index.js';
 import type { ModelRow } from '../store/models.js';
+import { roundOfVersion, tallyRun, type DecidedRound } from './tally.js';
 
 export const DEMO_CONFIG = `<View>
   <Header value="Is this e-mail spam?"/>
@@ -42,8 +46,10 @@ export interface DemoSummary {
   rounds: number;
   promotions: number;
   championVersion: string | null;
+  /** The served champion's accuracy on the e-mails nobody labelled (the data set's own labels). */
   finalAccuracy: number;
-  finalHeldOut: number;
+  /** How many e-mails that is. */
+  finalUnlabelled: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,7 +92,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   };
   const project = { id: projectId, title: 'SpamAssassin demo', label_config: DEMO_CONFIG };
 
-  say(`demo: project ${projectId}: ${emails.length} e-mails as tasks, the annotator labels ${target}, least certain first`);
+  const handle = opts.client.workflow.getHandle(loopWorkflowId(projectId));
+  const status = async (): Promise<LoopStatus | null> => handle.query(loopStatusQuery).catch(() => null);
+  // A second run continues the first one's loop: this run's rounds are numbered above this.
+  const roundsAtStart = (await status())?.roundsStarted ?? 0;
+
+  say(`demo: project ${projectId}: ${emails.length} e-mails as tasks, the annotator labels ${target} in the order Label Loop serves them`);
   await post('/setup', { project: `${projectId}.${Math.floor(Date.now() / 1000)}`, schema: DEMO_CONFIG, hostname: 'http://label-studio.demo' });
   for (let i = 0; i < emails.length; i += 500) {
     const tasks = emails.slice(i, i + 500).map((e, j) => ({ id: TASK_ID_BASE + i + j, data: { email: e.text }, meta: {}, project: projectId }));
@@ -100,11 +111,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   let labelled: number = rows[0].n;
   if (labelled > 0) say(`demo: ${labelled} e-mails were labelled in an earlier run; continuing`);
 
-  const handle = opts.client.workflow.getHandle(loopWorkflowId(projectId));
-  const status = async (): Promise<LoopStatus | null> => handle.query(loopStatusQuery).catch(() => null);
   const reported = new Set<number>();
+  const decided: DecidedRound[] = [];
   const failedReported = new Set<number>();
-  let promotions = 0;
   let last = null as LoopStatus | null;
 
   // Every decided model is one round; reading them from the API misses none, however fast
@@ -112,28 +121,45 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const report = async () => {
     const { models } = await get(`/api/projects/${projectId}/models`);
     for (const m of models as ModelRow[]) {
-      const round = Number(/^r(\d+)-/.exec(m.version)?.[1]);
-      if (m.promoted === null || !m.metrics || reported.has(round)) continue;
+      const round = roundOfVersion(m.version);
+      // Rounds of an earlier run were told then.
+      if (round === null || round <= roundsAtStart || m.promoted === null || !m.metrics || reported.has(round)) continue;
       reported.add(round);
-      if (m.promoted) promotions++;
-      const vs = m.championMetrics ? ` vs champion ${m.championMetrics.accuracy.toFixed(3)}` : ` vs majority baseline ${m.baselineMetrics?.accuracy.toFixed(3)}`;
-      say(
-        `round ${round}: ${m.version} on ${m.metrics.n} held-out e-mails: accuracy ${m.metrics.accuracy.toFixed(3)} ` +
-          `macro-F1 ${m.metrics.macroF1.toFixed(3)}${vs} → ${m.promoted ? 'PROMOTED' : 'kept the champion'}`,
-      );
+      decided.push({ round, promoted: m.promoted });
+      const e = m.estimate;
+      const quality = e && e.n > 0
+        ? `accuracy ${e.accuracy.value.toFixed(3)} [${e.accuracy.low.toFixed(3)}, ${e.accuracy.high.toFixed(3)}] cross-validated on ${e.n} ${e.source === 'audit' ? 'audit e-mails' : 'labels'}`
+        : `too few labels to estimate`;
+      const gate = m.evidence && typeof m.evidence.delta === 'number' ? `; ${m.evidence.metric} ${m.evidence.delta >= 0 ? '+' : ''}${m.evidence.delta.toFixed(3)} vs ${m.evidence.incumbent}` : '';
+      say(`round ${round}: ${m.version}: ${quality}${gate} → ${m.promoted ? 'PROMOTED' : 'kept the champion'}`);
     }
   };
+  // Labelling progress on a terminal (cli-progress); lines from say() print above it.
+  const progress = tty
+    ? new cliProgress.SingleBar(
+        {
+          stream: out,
+          format: '[{bar}] {value}/{total} labelled · {phase} · {champion}',
+          barsize: 30,
+          hideCursor: false,
+          // Cut the line to the terminal's width rather than switch its line wrapping off: a Ctrl-C
+          // mid-bar then leaves the terminal as it was.
+          linewrap: true,
+          clearOnComplete: true,
+          // say() clears the bar's line: redraw it even when nothing changed.
+          forceRedraw: true,
+        },
+        cliProgress.Presets.legacy,
+      )
+    : null;
+  progress?.start(target, labelled, { phase: 'starting', champion: 'no model yet' });
   const bar = (phase: string) => {
-    if (!tty) return;
-    const width = 30;
-    const filled = Math.round((labelled / target) * width);
-    const champ = last?.championVersion ? `champion ${last.championVersion}` : 'no model yet';
-    out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${labelled}/${target} labelled · ${phase} · ${champ}`);
+    progress?.update(labelled, { phase, champion: last?.championVersion ? `champion ${last.championVersion}` : 'no model yet' });
   };
   const poll = async () => {
     last = (await status()) ?? last;
     await report();
-    if (last?.lastError && !failedReported.has(last.roundsStarted)) {
+    if (last?.lastError && last.roundsStarted > roundsAtStart && !failedReported.has(last.roundsStarted)) {
       failedReported.add(last.roundsStarted);
       say(`round ${last.roundsStarted}: ${last.lastError}`);
     }
@@ -191,15 +217,28 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     await sleep(250);
   }
   await report();
+  progress?.stop();
   const final = last!.lastRound!;
-  const trainedOnAll = final.candidateMetrics;
+  const tally = tallyRun(roundsAtStart, last!.roundsStarted, decided);
+  // What annotators get: the served champion's answers on every e-mail nobody labelled, scored
+  // against the data set's own labels (which the loop never saw).
+  const labelledIds = new Set<number>(
+    (await opts.db.query('SELECT DISTINCT task_id FROM annotations WHERE project_id = $1 AND NOT deleted AND NOT was_cancelled', [projectId])).rows.map((r) => Number(r.task_id)),
+  );
+  const unlabelled = emails.map((e, i) => ({ id: TASK_ID_BASE + i, data: { email: e.text } })).filter((t) => !labelledIds.has(t.id));
+  let right = 0;
+  for (let i = 0; i < unlabelled.length; i += 1_000) {
+    const chunk = unlabelled.slice(i, i + 1_000);
+    const { results } = await post('/predict', { tasks: chunk.map((t) => ({ data: t.data })), project: String(projectId) });
+    chunk.forEach((t, j) => {
+      if (results[j]?.result?.[0]?.value?.choices?.[0] === truth.get(t.id)) right++;
+    });
+  }
+  const finalAccuracy = unlabelled.length ? right / unlabelled.length : 0;
   say(
-    `demo: final held-out accuracy ${trainedOnAll.accuracy.toFixed(4)} (macro-F1 ${trainedOnAll.macroF1.toFixed(4)}) of ${final.modelVersion}, ` +
-      `trained on all ${final.trainCount} training labels and scored on ${trainedOnAll.n} held-out e-mails; ` +
-      (final.promoted
-        ? 'it is the new champion'
-        : `champion ${last!.championVersion} (${final.championMetrics?.accuracy.toFixed(4)} on the same e-mails) stays`) +
-      ` · ${last!.roundsStarted} rounds, ${promotions} promotions this run`,
+    `demo: the served champion ${last!.championVersion} is right on ${finalAccuracy.toFixed(4)} of the ${unlabelled.length} e-mails nobody labelled ` +
+      `(trained on all ${final.trainCount} labels; its round's estimate: accuracy ${final.candidateMetrics.accuracy.toFixed(4)} cross-validated on ${final.candidateMetrics.n} audit e-mails) ` +
+      `· ${tally.rounds} rounds, ${tally.promotions} promotions this run`,
   );
   if (opts.temporalUiUrl) {
     say(`demo: see the loop at ${opts.temporalUiUrl}/namespaces/${opts.config.temporal.namespace}/workflows/${loopWorkflowId(projectId)}`);
@@ -207,11 +246,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   return {
     projectId,
     labelled,
-    rounds: last!.roundsStarted,
-    promotions,
+    rounds: tally.rounds,
+    promotions: tally.promotions,
     championVersion: last!.championVersion,
-    finalAccuracy: trainedOnAll.accuracy,
-    finalHeldOut: trainedOnAll.n,
+    finalAccuracy,
+    finalUnlabelled: unlabelled.length,
   };
 }
 

@@ -1,16 +1,14 @@
 /**
  * A real Label Studio for end-to-end tests and local trials: the PyPI package in a project-local
- * virtualenv (`.tools/label-studio-<version>`), started with a known admin and API token.
+ * virtualenv (`<cache dir>/label-studio-<version>`, outside the repository), started with a known admin and API token.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, open } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isPortOpen, sleep, stopOnParentExit, tailFile, terminate } from './support.js';
 
 export const LABEL_STUDIO_VERSION = '1.23.2';
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface LabelStudioServer {
   url: string;
@@ -38,8 +36,8 @@ function run(cmd: string, args: string[]): Promise<void> {
  * so concurrent callers never see half an install; scripts are run as `python -m`, which stays
  * valid after the rename (console-script shebangs would not).
  */
-export async function ensureLabelStudioInstalled(log: (m: string) => void = () => undefined): Promise<string> {
-  const toolsDir = path.join(REPO_ROOT, '.tools');
+export async function ensureLabelStudioInstalled(cacheDir: string, log: (m: string) => void = () => undefined): Promise<string> {
+  const toolsDir = cacheDir;
   const venvDir = path.join(toolsDir, `label-studio-${LABEL_STUDIO_VERSION}`);
   const python = path.join(venvDir, 'bin', 'python');
   if (existsSync(python)) return python;
@@ -61,9 +59,18 @@ export async function ensureLabelStudioInstalled(log: (m: string) => void = () =
 }
 
 /** Starts Label Studio on 127.0.0.1:`port` with a fresh data dir; resolves once /health is UP. */
-export async function startLabelStudio(opts: { dataDir: string; port: number; log?: (m: string) => void; startTimeoutMs?: number }): Promise<LabelStudioServer> {
+export async function startLabelStudio(opts: {
+  dataDir: string;
+  port: number;
+  /** Where Label Studio is installed once (outside the repository). */
+  cacheDir: string;
+  /** PATH and HOME for the Label Studio process (its environment is otherwise clean). */
+  system: { path?: string; home?: string };
+  log?: (m: string) => void;
+  startTimeoutMs?: number;
+}): Promise<LabelStudioServer> {
   const log = opts.log ?? (() => undefined);
-  const python = await ensureLabelStudioInstalled(log);
+  const python = await ensureLabelStudioInstalled(opts.cacheDir, log);
   if (await isPortOpen('127.0.0.1', opts.port)) throw new Error(`port ${opts.port} is already in use; Label Studio would silently move to another port`);
   await mkdir(opts.dataDir, { recursive: true });
   const username = 'admin@example.com';
@@ -78,8 +85,8 @@ export async function startLabelStudio(opts: { dataDir: string; port: number; lo
       stdio: ['ignore', out.fd, out.fd],
       env: {
         // A clean environment: Label Studio falls back to bare names like PORT or HOST.
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+        PATH: opts.system.path,
+        HOME: opts.system.home,
         LANG: 'C.UTF-8',
         LABEL_STUDIO_USERNAME: username,
         LABEL_STUDIO_PASSWORD: password,

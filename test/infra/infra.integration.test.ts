@@ -19,6 +19,10 @@ import {
   type TemporalDevServer,
 } from '../../infra/index.js';
 import { freePort } from '../helpers/globalSetup.js';
+import { loadConfig } from '../../worker/config.js';
+import { temporalTools } from '../../worker/services.js';
+
+const tools = temporalTools(loadConfig(process.env));
 
 const NAMESPACE = 'infra-test';
 const FIRST_ATTRIBUTES: Record<string, SearchAttributeTypeName> = { InfraTestProject: 'Keyword', InfraTestRound: 'Int' };
@@ -70,7 +74,7 @@ function startBoth(searchAttributes: Record<string, SearchAttributeTypeName>): P
   return Promise.all([
     timed('PostgreSQL start', () => startEmbeddedPostgres({ dataDir: pgDir, port: pgPort })),
     timed('Temporal start', () =>
-      startTemporalDevServer({ dataDir: temporalDir, port: temporalPort, headless: true, namespace: NAMESPACE, searchAttributes }),
+      startTemporalDevServer({ tools, dataDir: temporalDir, port: temporalPort, headless: true, namespace: NAMESPACE, searchAttributes }),
     ),
   ]).then((servers) => {
     running.push(...servers);
@@ -146,7 +150,7 @@ describe('embedded PostgreSQL and Temporal dev server', () => {
   it('a start while the servers run reuses them, and stopping a reused handle leaves them up', { timeout: 600_000 }, async () => {
     const [postgres, temporal] = await Promise.all([
       startEmbeddedPostgres({ dataDir: pgDir, port: pgPort }),
-      startTemporalDevServer({ dataDir: temporalDir, port: temporalPort, namespace: NAMESPACE, searchAttributes: SECOND_ATTRIBUTES }),
+      startTemporalDevServer({ tools, dataDir: temporalDir, port: temporalPort, namespace: NAMESPACE, searchAttributes: SECOND_ATTRIBUTES }),
     ]);
     expect(postgres.reused).toBe(true);
     expect(temporal.reused).toBe(true);
@@ -180,7 +184,7 @@ describe('embedded PostgreSQL and Temporal dev server', () => {
 
     it.each([
       ['PostgreSQL', () => startEmbeddedPostgres({ dataDir: pgDir, port: foreignPort }), /already in use by another process/],
-      ['Temporal', () => startTemporalDevServer({ dataDir: temporalDir, port: foreignPort, headless: true }), /not a Temporal server/],
+      ['Temporal', () => startTemporalDevServer({ tools, dataDir: temporalDir, port: foreignPort, headless: true }), /not a Temporal server/],
     ])('%s', { timeout: 120_000 }, async (_name, start, message) => {
       await expect(start()).rejects.toThrow(message);
     });
