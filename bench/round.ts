@@ -12,16 +12,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres, startTemporalDevServer } from '../infra/index.js';
+import { temporalTools } from '../worker/services.js';
 import { createPool, migrate, withTransaction, recordEvents, saveLabelConfig } from '../store/index.js';
 import { loadConfig } from '../worker/config.js';
-import { createLoopWorker, WORKFLOWS_PATH } from '../worker/runWorker.js';
+import { createLoopWorkers, WORKFLOWS_PATH } from '../worker/runWorker.js';
 import { initBackend } from '../model/backend.js';
 import { loadSpamAssassin } from '../model/spamAssassin.js';
-import { SEARCH_ATTRIBUTES, roundWorkflowId } from '../workflows/definitions.js';
+import { SEARCH_ATTRIBUTES, roundWorkflowId } from '../contract/index.js';
 import type { trainingRound } from '../workflows/trainingRound.js';
 import type { LoopEvent } from '../labelstudio/webhooks.js';
+import { toIntakeItem } from '../api/eventIntake.js';
+import { createLogger, installTemporalLogging } from '../worker/logging.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, tasks: { type: 'string', default: '10000' }, labels: { type: 'string', default: '2000' } } });
 const RUNS = Number(values.runs);
@@ -30,16 +33,17 @@ const LABELS = Number(values.labels);
 const CONFIG = '<View><Text name="text" value="$text"/><Choices name="label" toName="text"><Choice value="spam"/><Choice value="ham"/></Choices></View>';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+const log = createLogger({ log: { level: 'warn' } }, 'bench');
+installTemporalLogging(log);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'label-loop-bench-'));
 await chmod(dir, 0o755);
 const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: 55000 + Math.floor(Math.random() * 1000) });
-const temporal = await startTemporalDevServer({ dataDir: path.join(dir, 'temporal'), port: 56000 + Math.floor(Math.random() * 1000), headless: true, searchAttributes: { ...SEARCH_ATTRIBUTES } });
+const temporal = await startTemporalDevServer({ tools: temporalTools(loadConfig(process.env)), dataDir: path.join(dir, 'temporal'), port: 56000 + Math.floor(Math.random() * 1000), headless: true, searchAttributes: { ...SEARCH_ATTRIBUTES } });
 try {
   const db = createPool(pg.url);
   await migrate(db);
   const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: 'bench' });
-  const backend = await initBackend(() => undefined);
+  const backend = await initBackend();
   const emails = loadSpamAssassin();
   const projectId = 1;
   await saveLabelConfig(db, projectId, CONFIG, 'setup');
@@ -56,14 +60,14 @@ try {
       annotation: { id: taskId, taskId, result: [{ from_name: 'label', to_name: 'text', type: 'choices', value: { choices: [email.label] } }], wasCancelled: false, updatedAt: new Date().toISOString() },
     });
   }
-  await withTransaction(db, (c) => recordEvents(c, events));
+  await withTransaction(db, (c) => recordEvents(c, events.map(toIntakeItem)));
 
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined as never });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createLoopWorker({ connection: nativeConnection, config, db, workflowBundle: { code } });
-  const running = worker.run();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
+  const worker = await createLoopWorkers({ connection: nativeConnection, client, config, db, log, workflowBundle: { code } });
+  const running = worker.run();
 
   const totals: number[] = [];
   const steps: Record<string, number[]> = {};
@@ -74,7 +78,7 @@ try {
       workflowId,
       taskQueue: 'bench',
       // A different seed per run: every run trains, evaluates and re-predicts all tasks afresh.
-      args: [{ projectId, round: run, trigger: 'bench', overrides: { seed: run } }],
+      args: [{ projectId, round: run, trigger: 'requested', overrides: { seed: run } }],
     });
     totals.push((performance.now() - started) / 1000);
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
