@@ -1,12 +1,12 @@
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { mkdtemp, rm, chmod, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLabelStudio, type LabelStudioServer } from '../../infra/labelStudio.js';
 import { LabelStudioClient } from '../../labelstudio/client.js';
-import { LEAST_CONFIDENT_VIEW } from '../../labelstudio/sync.js';
-import { connectProject, type ConnectResult } from '../../worker/connect.js';
-import { createHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { LEAST_CONFIDENT_VIEW } from '../../labelstudio/dataManager.js';
+import { connectProject, type ConnectResult } from '../../labelstudio/connect.js';
+import { createHarness, testConfig, waitFor, type Harness } from '../helpers/harness.js';
 import { freePort } from '../helpers/globalSetup.js';
 import { spamTasks } from '../helpers/data.js';
 
@@ -46,7 +46,14 @@ describe('end to end with a real Label Studio', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'label-loop-e2e-'));
     await chmod(dir, 0o755);
-    ls = await startLabelStudio({ dataDir: path.join(dir, 'label-studio'), port: await freePort(), log: (m) => console.log(`[e2e] ${m}`) });
+    const config = testConfig();
+    ls = await startLabelStudio({
+      dataDir: path.join(dir, 'label-studio'),
+      port: await freePort(),
+      cacheDir: config.cacheDir,
+      system: { path: config.environment.PATH, home: config.environment.HOME },
+      log: (m) => console.log(`[e2e] ${m}`),
+    });
     h = await createHarness({
       apiPort: await freePort(),
       env: {
@@ -62,7 +69,7 @@ describe('end to end with a real Label Studio', () => {
     });
     api = new LabelStudioClient({ url: ls.url, apiKey: ls.token });
     projectId = (await api.request('POST', '/api/projects/', { title: 'Label Loop e2e', label_config: CONFIG })).id;
-    connection = await connectProject(h.config, { projectId, backendUrl: h.api.url, labelStudioUrl: ls.url, apiKey: ls.token });
+    connection = await connectProject(h.config.security, { projectId, backendUrl: h.api.url, labelStudioUrl: ls.url, apiKey: ls.token });
     console.log(connection.lines.map((l) => `[e2e connect] ${l}`).join('\n'));
 
     // Imported after connecting, so Label Studio announces them with TASKS_CREATED.
@@ -97,6 +104,17 @@ describe('end to end with a real Label Studio', () => {
     });
   });
 
+  it('before the first model, gives Label Studio nothing it logs as an error and nothing it stores', async () => {
+    // Opening a task makes Label Studio ask /predict for it; "Retrieve Predictions" asks for all.
+    for (const id of lsTaskIds.slice(0, 5)) await api.request('GET', `/api/tasks/${id}`);
+    await api.request('POST', `/api/dm/actions?id=retrieve_tasks_predictions&project=${projectId}`, { selectedItems: { all: true, excluded: [] } });
+    const log = await readFile(path.join(dir, 'label-studio', 'label-studio.log'), 'utf8');
+    expect(log).not.toMatch(/ML backend returns an incorrect|incorrect prediction|doesn't support batch processing/);
+    let predictions = 0;
+    for await (const page of api.tasks(projectId)) for (const t of page) predictions += (t.predictions ?? []).length;
+    expect(predictions).toBe(0);
+  });
+
   it('runs a round from annotations submitted in Label Studio and pushes every prediction back', async () => {
     for (const id of lsTaskIds.slice(0, 80)) await annotate(id);
     const status = await h.waitForRounds(projectId, 1, 300_000);
@@ -124,7 +142,7 @@ describe('end to end with a real Label Studio', () => {
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.every((t) => (t.annotations ?? []).length === 0)).toBe(true);
     const version = await champion();
-    const { rows } = await h.db.query('SELECT task_id, score FROM predictions WHERE model_version = $1', [version]);
+    const { rows } = await h.db.query('SELECT task_id, coalesce(queue_score, score) AS score FROM predictions WHERE model_version = $1', [version]);
     const score = new Map(rows.map((r) => [Number(r.task_id), r.score as number]));
     const scores = listed.map((t) => score.get(t.id)!);
     expect(scores).toEqual([...scores].sort((a, b) => a - b));
@@ -146,15 +164,20 @@ describe('end to end with a real Label Studio', () => {
     for (const t of fresh) expect(t.predictions?.map((p) => p.model_version)).toContain(version);
   });
 
-  it('serves the least confident task next when Label Studio honours uncertainty sampling', async () => {
+  it('serves the first task of Label Loop\'s queue next when Label Studio honours uncertainty sampling', async () => {
     expect(connection.uncertaintySampling).toBe(true);
     const version = await champion();
     const { rows } = await h.db.query(
-      `SELECT p.task_id FROM predictions p WHERE p.model_version = $1 AND NOT (p.task_id = ANY($2::bigint[])) ORDER BY p.score ASC LIMIT 1`,
+      `SELECT p.task_id FROM predictions p WHERE p.model_version = $1 AND NOT (p.task_id = ANY($2::bigint[])) ORDER BY coalesce(p.queue_score, p.score) ASC LIMIT 1`,
       [version, [...annotationByTask.keys()]],
     );
     const next = await api.request('GET', `/api/projects/${projectId}/next/`);
-    expect(next.id).toBe(Number(rows[0].task_id));
+    // Label Studio serves a task with the lowest score it holds: Label Loop's first in its queue
+    // (or one tied with it, or a task "Retrieve Predictions" scored lower on the same scale).
+    const served = (await api.request('GET', `/api/tasks/${next.id}/`)) as { predictions?: { model_version: string; score: number | null }[] };
+    const servedScore = served.predictions?.find((p) => p.model_version === version)?.score;
+    const { rows: first } = await h.db.query('SELECT coalesce(queue_score, score) AS s FROM predictions WHERE task_id = $1 AND model_version = $2', [rows[0].task_id, version]);
+    expect(servedScore).toBeLessThanOrEqual(first[0].s + 1e-9);
   });
 
   it('works with a personal access token, refreshed when the short-lived bearer token is refused', async () => {

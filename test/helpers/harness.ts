@@ -2,27 +2,32 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createPool, migrate, type Db } from '../../store/db.js';
 import { loadConfig, type Config } from '../../worker/config.js';
-import { createLoopWorker } from '../../worker/runWorker.js';
+import { createLoopWorkers, type LoopWorkers } from '../../worker/runWorker.js';
+import { createLogger, installTemporalLogging, type Logger } from '../../worker/logging.js';
 import { startApiServer, type ApiServer } from '../../api/server.js';
 import { initBackend } from '../../model/backend.js';
-import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../../workflows/definitions.js';
-import { createProjectSync } from '../../worker/projectSync.js';
+import { loopStatusQuery, loopWorkflowId, type LoopStatus } from '../../contract/index.js';
+
+/**
+ * The tests' logger: warnings and errors only (state changes at info drown the output), in
+ * the same pino format as the processes; LABEL_LOOP_LOG_LEVEL=info shows more.
+ */
+export const testLog: Logger = createLogger({ log: { level: process.env.LABEL_LOOP_LOG_LEVEL ?? 'warn', format: 'json' } }, 'test');
+installTemporalLogging(testLog);
+
+/** Configuration as the processes read it, over the environment the tests run in. */
+export const testConfig = (env: Record<string, string> = {}): Config => loadConfig({ ...process.env, ...env });
+import { freePort } from './globalSetup.js';
 
 /** A project id no other test (in any file, on the shared Temporal server) uses. */
-// Worker state changes at INFO drown the test output; warnings and errors still show.
-let runtimeInstalled = false;
-function quietRuntime() {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    /* already installed in this process */
-  }
-}
+/**
+ * Overrides for a round that trains for a while (every epoch runs: tolerance 0), so a test can
+ * watch it train or stop it: about 10 s for 100 labels on this machine.
+ */
+export const SLOW_TRAINING = { epochs: 20_000, tolerance: 0 } as const;
 
 export const uniqueProjectId = () => randomInt(1_000_000, 2_000_000_000);
 
@@ -73,9 +78,11 @@ export interface Harness {
   config: Config;
   client: Client;
   api: ApiServer;
-  worker: Worker | null;
+  worker: LoopWorkers | null;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  patch(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  delete(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   loopStatus(projectId: number): Promise<LoopStatus>;
   /** Waits until the loop has finished `rounds` rounds and is not training. */
   waitForRounds(projectId: number, rounds: number, timeoutMs?: number): Promise<LoopStatus>;
@@ -89,35 +96,37 @@ export interface Harness {
  * One test file's Label Loop: its own database and task queue on the shared servers, an
  * in-process worker (unless `worker: false`, for tests that run worker processes) and the API.
  */
-export async function createHarness(opts: { env?: Record<string, string>; worker?: boolean; apiPort?: number } = {}): Promise<Harness> {
-  quietRuntime();
-  const temporalAddress = inject('temporalAddress');
+export async function createHarness(
+  opts: { env?: Record<string, string>; worker?: boolean; apiPort?: number; /** Another Temporal server than the shared one (e.g. one with its Web UI). */ temporalAddress?: string } = {},
+): Promise<Harness> {
+  const temporalAddress = opts.temporalAddress ?? inject('temporalAddress');
   const database = await createTestDatabase();
   const taskQueue = `test-${randomUUID()}`;
-  const config = loadConfig({
+  const config = testConfig({
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     ...opts.env,
   });
-  const backendName = await initBackend(() => undefined);
+  const backendName = await initBackend();
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   let nativeConnection: NativeConnection | null = null;
-  let worker: Worker | null = null;
+  let worker: LoopWorkers | null = null;
   let workerRun: Promise<void> | null = null;
   if (opts.worker !== false) {
     nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    worker = await createLoopWorker({
+    worker = await createLoopWorkers({
       connection: nativeConnection,
+      client,
       config,
       db: database.db,
-      projectSync: createProjectSync(config, database.db),
+      log: testLog,
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     workerRun = worker.run();
   }
-  const startApi = () =>
+  const startApi = async () =>
     startApiServer({
       db: database.db,
       temporal: client,
@@ -125,8 +134,17 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
       debounce: config.debounce,
       security: config.security,
       host: '127.0.0.1',
-      port: opts.apiPort ?? 0,
+      // Port 0 (no race) unless the ports must stay inside TEST_PORT_RANGE.
+      port: opts.apiPort ?? (process.env.TEST_PORT_RANGE ? await freePort() : 0),
       backendName,
+      dashboard: { temporalUiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace },
+      limits: {
+        webhookBodyLimit: config.api.webhookBodyLimit,
+        predictBodyLimit: config.api.predictBodyLimit,
+        intakeQueueLimit: config.api.intakeQueueLimit,
+        temporalQueryTimeoutMs: config.temporal.queryTimeoutMs,
+      },
+      logger: testLog,
     });
   let api = await startApi();
   let apiUp = true;
@@ -146,7 +164,7 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
     }
     return { status: res.status, body: parsed as any };
   };
-  const loopStatus = (projectId: number) => client.workflow.getHandle(loopWorkflowId(projectId)).query(loopStatusQuery);
+  const loopStatus = (projectId: number): Promise<LoopStatus> => client.workflow.getHandle(loopWorkflowId(projectId)).query(loopStatusQuery);
 
   const harness: Harness = {
     db: database.db,
@@ -167,6 +185,8 @@ export async function createHarness(opts: { env?: Record<string, string>; worker
     },
     post: (path, body, headers) => call('POST', path, body, headers),
     get: (path, headers) => call('GET', path, undefined, headers),
+    patch: (path, body, headers) => call('PATCH', path, body, headers),
+    delete: (path, headers) => call('DELETE', path, undefined, headers),
     loopStatus,
     waitForRounds: async (projectId, rounds, timeoutMs = 180_000) => {
       let last: LoopStatus | undefined;

@@ -13,8 +13,17 @@ export interface WorkerProcess {
 
 /** A real `worker` process (the same entry point operators run) on the harness's queue. */
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
+  return startLabelLoopProcess('worker', env);
+}
+
+/** A real `api` process (HTTP API and webhook forwarder); LABEL_LOOP_PORT in `env` says where. */
+export function startApiProcess(env: Record<string, string>): WorkerProcess {
+  return startLabelLoopProcess('api', env);
+}
+
+function startLabelLoopProcess(command: 'worker' | 'api', env: Record<string, string>): WorkerProcess {
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker', 'main.ts'), 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli', 'main.ts'), command], {
     cwd: REPO_ROOT,
     env: { ...process.env, LABEL_LOOP_WORKFLOW_BUNDLE: inject('workflowBundlePath'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

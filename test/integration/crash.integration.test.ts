@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, uniqueProjectId, waitFor, type Harness } from '../helpers/harness.js';
+import { SLOW_TRAINING, createHarness, uniqueProjectId, waitFor, type Harness } from '../helpers/harness.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workerProcess.js';
 import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
 import { predictionCounts } from '../../store/index.js';
-import { roundWorkflowId } from '../../workflows/definitions.js';
+import { roundWorkflowId } from '../../contract/index.js';
 
 /**
  * Kills real worker processes with SIGKILL mid-activity. The next attempt starts on a new
@@ -82,7 +82,7 @@ describe('crash safety: SIGKILL the worker mid-round', () => {
     const projectId = await projectWith(300, 250);
     const first = await worker();
     // Many epochs, so training is surely running when the worker dies.
-    expect((await h.post(`/api/projects/${projectId}/rounds`, { overrides: { epochs: 400 } })).status).toBe(202);
+    expect((await h.post(`/api/projects/${projectId}/rounds`, { overrides: SLOW_TRAINING })).status).toBe(202);
     const epochAtKill = await waitFor(
       'a training checkpoint',
       async () => {

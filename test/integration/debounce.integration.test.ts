@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, uniqueProjectId, waitFor, type Harness } from '../helpers/harness.js';
 import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
-import { loopStatusQuery, loopWorkflowId } from '../../workflows/definitions.js';
+import { loopStatusQuery, loopWorkflowId } from '../../contract/index.js';
 import type { projectLoop } from '../../workflows/projectLoop.js';
-import { eventsRecordedSignal, updateSettingsSignal } from '../../workflows/definitions.js';
+import { eventsRecordedSignal, updateSettingsSignal } from '../../contract/index.js';
 
 const QUIET_MS = 1_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +49,7 @@ describe('project loop debounce (real Temporal, real PostgreSQL)', () => {
 
     const status = await h.waitForRounds(projectId, 1);
     expect(status.lastError).toBeNull();
-    expect(status.lastRound!.trainCount + status.lastRound!.heldOutCount).toBe(50);
+    expect(status.lastRound!.trainCount).toBe(50);
     const { rows } = await h.db.query("SELECT count(*)::int AS n FROM webhook_events WHERE project_id = $1 AND action = 'ANNOTATION_CREATED'", [projectId]);
     expect(rows[0].n).toBe(50);
 
@@ -67,7 +67,7 @@ describe('project loop debounce (real Temporal, real PostgreSQL)', () => {
     expect((await h.loopStatus(projectId)).currentRound).toBe(1);
 
     const status = await h.waitForRounds(projectId, 2);
-    expect(status.lastRound!.trainCount + status.lastRound!.heldOutCount).toBe(36);
+    expect(status.lastRound!.trainCount).toBe(36);
     await sleep(QUIET_MS * 3);
     expect((await h.loopStatus(projectId)).roundsStarted).toBe(2);
   });
@@ -76,7 +76,7 @@ describe('project loop debounce (real Temporal, real PostgreSQL)', () => {
     const { projectId, tasks, annotate } = await newProject(20);
     for (const t of tasks.slice(0, 3)) await h.post('/webhook', annotate(t));
     const status = await h.waitForRounds(projectId, 1, 60_000);
-    expect(status.lastError).toMatch(/needs at least 8 training/);
+    expect(status.lastError).toMatch(/has 3 labelled tasks; a round needs at least 8 \(label more tasks\)/);
     expect(status.phase).toBe('idle');
     // The loop is alive and accepts an on-demand round.
     expect((await h.post(`/api/projects/${projectId}/rounds`, {})).status).toBe(202);
@@ -102,7 +102,7 @@ describe('project loop debounce (real Temporal, real PostgreSQL)', () => {
       const s = await h.loopStatus(projectId);
       return s.settings.minAnnotations === 1 ? s : undefined;
     });
-    expect(status.settings).toEqual({ minAnnotations: 1, quietPeriodMs: QUIET_MS, maxWaitMs: 600_000 });
+    expect(status.settings).toEqual({ minAnnotations: 1, quietPeriodMs: QUIET_MS, maxWaitMs: 600_000, mode: 'continuous' });
   });
 
   it('keeps pending state across continue-as-new', async () => {

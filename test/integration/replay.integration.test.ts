@@ -8,8 +8,9 @@ import { findOrInstallTemporalCli } from '../../infra/temporal.js';
 import { createHarness, uniqueProjectId, type Harness } from '../helpers/harness.js';
 import { spamTasks } from '../helpers/data.js';
 import { annotationEvent, SPAM_CONFIG, tasksCreated } from '../helpers/labelStudioPayloads.js';
-import { loopWorkflowId, roundWorkflowId } from '../../workflows/definitions.js';
-import { REPO_ROOT } from '../../worker/config.js';
+import { loopWorkflowId, roundWorkflowId } from '../../contract/index.js';
+import { loadConfig, REPO_ROOT } from '../../worker/config.js';
+import { temporalTools } from '../../worker/services.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -45,7 +46,7 @@ describe('workflow replay', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       // The CLI's JSON is the documented replayable format (historyToJSON trips over duplicate
       // protobufjs copies in node_modules).
-      const cli = await findOrInstallTemporalCli();
+      const cli = await findOrInstallTemporalCli(temporalTools(loadConfig(process.env)));
       const names = ['project-loop.json', 'training-round-promoted.json', 'training-round-rejected.json'];
       for (const [i, x] of histories.entries()) {
         const { stdout } = await execFileAsync(cli!, ['workflow', 'show', '-w', x.workflowId, '--address', h.temporalAddress, '--output', 'json'], {
