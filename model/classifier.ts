@@ -57,6 +57,7 @@
  */
 import { decodeBundle, encodeBundle, float32Of, float64Of, int32Of } from './bundle.js';
 import { fitTemperature } from './calibration.js';
+import { labelColumns, type Example } from './examples.js';
 import { LegacyClassifier, type LegacyModelSpec } from './legacyClassifier.js';
 import { BIAS, compactColumns, initialSvmState, rowNorms, svmEpoch, type SvmProblem, type SvmState } from './linear.js';
 import { deriveSeed, mulberry32, shuffleInPlace } from './random.js';
@@ -99,11 +100,7 @@ export interface TrainOptions {
   l2?: number;
 }
 
-/** A labelled text. Single-label specs: exactly one label; multi-label: any subset (possibly empty). */
-export interface Example {
-  text: string;
-  labels: string[];
-}
+export type { Example } from './examples.js';
 
 /** Optimiser state after `epoch` completed epochs; resuming from it is bit-exact. */
 export interface Checkpoint {
@@ -435,15 +432,7 @@ function encodeTargets(spec: ModelSpec, examples: Example[]): Targets {
   const classOf = new Int32Array(examples.length);
   const hot = new Uint8Array(examples.length * L);
   examples.forEach((example, row) => {
-    if (!example || typeof example.text !== 'string' || !Array.isArray(example.labels)) {
-      throw new Error(`example ${row} must have a string "text" and a "labels" array`);
-    }
-    if (!spec.multiLabel && example.labels.length !== 1) {
-      throw new Error(`example ${row} has ${example.labels.length} labels; a single-label model needs exactly one`);
-    }
-    for (const label of example.labels) {
-      const j = column.get(label);
-      if (j === undefined) throw new Error(`example ${row} has label "${label}", which is not one of the model's labels: ${spec.labels.join(', ')}`);
+    for (const j of labelColumns(spec, column, example, row)) {
       hot[row * L + j] = 1;
       classOf[row] = j;
     }

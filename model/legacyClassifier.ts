@@ -42,6 +42,7 @@ import {
   validateFeaturizerConfig,
   type FeaturizerConfig,
 } from './featurize.js';
+import { labelColumns, type Example } from './examples.js';
 import { deriveSeed, mulberry32, shuffleInPlace } from './random.js';
 
 export interface LegacyModelSpec {
@@ -66,11 +67,8 @@ export interface LegacyTrainOptions {
   l2: number;
 }
 
-/** A labelled text. Single-label specs: exactly one label; multi-label: any subset (possibly empty). */
-export interface LegacyExample {
-  text: string;
-  labels: string[];
-}
+/** A labelled text (model/examples.ts). */
+export type LegacyExample = Example;
 
 /** Training state after `epoch` completed epochs: weights, AdamW moments and step count, so resuming is exact. */
 export interface LegacyCheckpoint {
@@ -556,19 +554,7 @@ function encodeTargets(spec: LegacyModelSpec, examples: LegacyExample[]): Target
   const column = new Map(spec.labels.map((label, i) => [label, i]));
   const y = new Float32Array(N * L);
   examples.forEach((example, row) => {
-    if (!example || typeof example.text !== 'string' || !Array.isArray(example.labels)) {
-      throw new Error(`example ${row} must have a string "text" and a "labels" array`);
-    }
-    if (!spec.multiLabel && example.labels.length !== 1) {
-      throw new Error(`example ${row} has ${example.labels.length} labels; a single-label model needs exactly one`);
-    }
-    for (const label of example.labels) {
-      const j = column.get(label);
-      if (j === undefined) {
-        throw new Error(`example ${row} has label "${label}", which is not one of the model's labels: ${spec.labels.join(', ')}`);
-      }
-      y[row * L + j] = 1;
-    }
+    for (const j of labelColumns(spec, column, example, row)) y[row * L + j] = 1;
   });
 
   const positives = new Array<number>(L).fill(0);
