@@ -13,10 +13,9 @@
  * Target: < 10 s plus the quiet period for 10,000 tasks.
  */
 import { parseArgs } from 'node:util';
-import { createPool, migrate } from '../store/index.js';
 import { loadSpamAssassin } from '../model/spamAssassin.js';
 import { SPAM_CONFIG } from './lib/fakeLabelStudio.js';
-import { benchDatabase, benchDir, benchPort, benchTemporal, machine, median, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
+import { benchPort, benchStack, machine, median, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,11 +32,8 @@ const LABELS = SMOKE ? 60 : Number(values.labels);
 const QUIET_MS = SMOKE ? 500 : Number(values['quiet-ms']);
 const RUNS = SMOKE ? 1 : Number(values.runs);
 
-const temp = await benchDir();
-const pg = await benchDatabase(temp.dir);
-const temporal = await benchTemporal(temp.dir);
-const db = createPool(pg.url);
-await migrate(db);
+const stack = await benchStack();
+const { pg, temporal, db } = stack;
 const port = await benchPort();
 const env = processEnv({
   DATABASE_URL: pg.url,
@@ -119,8 +115,5 @@ try {
 } finally {
   await stopChild(api);
   await stopChild(worker);
-  await db.end();
-  await temporal.stop();
-  await pg.stop();
-  await temp.remove();
+  await stack.stop();
 }

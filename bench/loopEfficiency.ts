@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createPool, migrate, getChampionVersion, loadWeights } from '../store/index.js';
+import { getChampionVersion, loadWeights } from '../store/index.js';
 import type { Db } from '../store/db.js';
 import type { ModelRow } from '../store/models.js';
 import { Classifier, countFeatures, defaultSpec, fitIdfOn, trainClassifier, type TrainOptions } from '../model/classifier.js';
@@ -43,7 +43,7 @@ import { parseLabelConfig, taskText, type ClassificationTask } from '../labelstu
 import { poolTextsOf } from '../activities/evaluation.js';
 import { DATASET_NAMES, loadDataset, type DatasetName, type LabelledText } from './datasets/index.js';
 import { pythonAvailable, pythonPath } from './sklearn.js';
-import { benchDir, benchPort, machine, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
+import { benchPort, benchStack, machine, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -210,40 +210,6 @@ export interface GateDecision {
   wrongPromote1pt: boolean;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The stack.
-
-async function startStack(dir: string) {
-  const { startEmbeddedPostgres, startTemporalDevServer } = await import('../infra/index.js');
-  let pg: { url: string; stop(): Promise<void> };
-  if (process.env.DATABASE_URL) {
-    const { benchDatabase } = await import('./lib/common.js');
-    pg = await benchDatabase(dir);
-  } else {
-    const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: values['pg-port'] ? Number(values['pg-port']) : await benchPort() });
-    pg = { url: server.url, stop: server.stop };
-  }
-  let temporal: { address: string; stop(): Promise<void> };
-  if (process.env.TEMPORAL_ADDRESS) {
-    temporal = { address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined };
-  } else {
-    const { temporalTools } = await import('../worker/services.js');
-    const { loadConfig } = await import('../worker/config.js');
-    const { SEARCH_ATTRIBUTES } = await import('../contract/index.js');
-    const server = await startTemporalDevServer({
-      tools: temporalTools(loadConfig({ HOME: process.env.HOME, PATH: process.env.PATH, LABEL_LOOP_CACHE_DIR: process.env.LABEL_LOOP_CACHE_DIR, TEMPORAL_CLI: process.env.TEMPORAL_CLI })),
-      dataDir: path.join(dir, 'temporal'),
-      port: values['temporal-port'] ? Number(values['temporal-port']) : await benchPort(),
-      uiPort: values['temporal-port'] ? Number(values['temporal-port']) + 1000 : undefined,
-      headless: true,
-      searchAttributes: { ...SEARCH_ATTRIBUTES },
-    });
-    temporal = { address: server.address, stop: server.stop };
-  }
-  return { pg, temporal };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 /** The API under test and its database (set once the stack is up; --report-only starts none). */
@@ -663,11 +629,14 @@ if (values['report-only']) {
   process.exit(0);
 }
 mkdirSync(OUT, { recursive: true });
-const temp = values['data-dir'] ? { dir: values['data-dir'], remove: async () => undefined } : await benchDir('label-loop-loopbench-');
-mkdirSync(temp.dir, { recursive: true });
-const { pg, temporal } = await startStack(temp.dir);
-db = createPool(pg.url);
-await migrate(db);
+const stack = await benchStack({
+  prefix: 'label-loop-loopbench-',
+  dataDir: values['data-dir'],
+  pgPort: values['pg-port'] ? Number(values['pg-port']) : undefined,
+  temporalPort: values['temporal-port'] ? Number(values['temporal-port']) : undefined,
+});
+const { pg, temporal } = stack;
+db = stack.db;
 const port = values['api-port'] ? Number(values['api-port']) : await benchPort();
 const env = processEnv({
   DATABASE_URL: pg.url,
@@ -686,7 +655,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     api.kill('SIGTERM');
     worker.kill('SIGTERM');
-    void Promise.allSettled([temporal.stop(), pg.stop()]).then(() => process.exit(130));
+    void stack.stop().finally(() => process.exit(130));
   });
 }
 url = `http://127.0.0.1:${port}`;
@@ -734,9 +703,6 @@ try {
 } finally {
   await stopChild(api);
   await stopChild(worker);
-  await db.end();
-  await temporal.stop();
-  await pg.stop();
-  if (!values['data-dir']) await temp.remove();
+  await stack.stop();
 }
 process.exit(failed ? 1 : 0);

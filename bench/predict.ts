@@ -12,9 +12,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:http';
-import { createPool, migrate } from '../store/index.js';
 import { emailTexts, projectWithChampion } from './lib/champion.js';
-import { benchDatabase, benchDir, benchPort, benchTemporal, machine, median, pct, processEnv, spawnTs, stopChild, waitForHttp } from './lib/common.js';
+import { benchPort, benchStack, machine, median, pct, processEnv, spawnTs, stopChild, waitForHttp } from './lib/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,11 +31,8 @@ const SECONDS = SMOKE ? 1 : Number(values.seconds);
 const RUNS = SMOKE ? 1 : Number(values.runs);
 const PROJECT = 1;
 
-const temp = await benchDir();
-const pg = await benchDatabase(temp.dir);
-const temporal = await benchTemporal(temp.dir);
-const db = createPool(pg.url);
-await migrate(db);
+const stack = await benchStack();
+const { pg, temporal, db } = stack;
 const version = await projectWithChampion(db, { projectId: PROJECT, tasks: SMOKE ? 100 : 2_500, labels: SMOKE ? 100 : 2_000, firstTaskId: 1 });
 const port = await benchPort();
 const api = spawnTs(
@@ -116,8 +112,5 @@ try {
 } finally {
   await stopChild(api);
   agent.destroy();
-  await db.end();
-  await temporal.stop();
-  await pg.stop();
-  await temp.remove();
+  await stack.stop();
 }

@@ -12,8 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:http';
-import { createPool, migrate } from '../store/index.js';
-import { benchDatabase, benchDir, benchPort, benchTemporal, machine, median, pct, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
+import { benchPort, benchStack, machine, median, pct, processEnv, sleep, spawnTs, stopChild, waitForHttp } from './lib/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,12 +27,9 @@ const RATES = SMOKE ? [200] : values.rates!.split(',').map(Number);
 const SECONDS = SMOKE ? 2 : Number(values.seconds);
 const RUNS = SMOKE ? 1 : Number(values.runs);
 
-const temp = await benchDir();
-const pg = await benchDatabase(temp.dir);
-const temporal = await benchTemporal(temp.dir);
+const stack = await benchStack();
+const { pg, temporal, db } = stack;
 const port = await benchPort();
-const db = createPool(pg.url);
-await migrate(db);
 // No worker polls this queue: the loops the forwarder starts just wait; the bench measures intake.
 const api = spawnTs(
   'cli/main.ts',
@@ -123,8 +119,5 @@ try {
 } finally {
   await stopChild(api);
   agent.destroy();
-  await db.end();
-  await temporal.stop();
-  await pg.stop();
-  await temp.remove();
+  await stack.stop();
 }

@@ -4,7 +4,7 @@
  * errors), by activities (a schedule's round request) and by the CLI. Never imports workflow
  * code: workflows are addressed by type name and id.
  */
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import type { SignalDefinition, Workflow } from '@temporalio/common';
 import {
   LOOP_WORKFLOW,
@@ -141,7 +141,16 @@ export class ProjectSchedules {
       if (!s.scheduleId.startsWith(prefix)) continue;
       const name = s.scheduleId.slice(prefix.length);
       // Round workflows share the prefix (…-round-N) but are not schedules; names never start with "round-".
-      out.push(toInfo(projectId, name, await this.target.client.schedule.getHandle(s.scheduleId).describe()));
+      // The listing comes from visibility, which lags: a schedule deleted a moment ago may still be
+      // in it (on a production server with SQL visibility for up to a second or so). It is gone.
+      const description = await this.target.client.schedule
+        .getHandle(s.scheduleId)
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof ScheduleNotFoundError) return null;
+          throw err;
+        });
+      if (description) out.push(toInfo(projectId, name, description));
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }

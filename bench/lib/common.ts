@@ -1,9 +1,10 @@
 /** Helpers the benchmarks share: statistics, ports inside TEST_PORT_RANGE, temp dirs, child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, chmod, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, chmod, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort, parsePortRange } from '../../infra/support.js';
+import type { Db } from '../../store/db.js';
 import { REPO_ROOT } from '../../worker/config.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -84,7 +85,7 @@ export const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'c
  * PostgreSQL for a benchmark: a fresh database on the server DATABASE_URL names (the smoke test
  * passes the test suite's), else an embedded PostgreSQL in a temp dir.
  */
-export async function benchDatabase(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function benchDatabase(dir: string, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
   const { default: pg } = await import('pg');
   const { startEmbeddedPostgres } = await import('../../infra/index.js');
   if (process.env.DATABASE_URL) {
@@ -106,12 +107,15 @@ export async function benchDatabase(dir: string): Promise<{ url: string; stop():
       },
     };
   }
-  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await benchPort() });
+  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: port ?? (await benchPort()) });
   return { url: server.url, stop: server.stop };
 }
 
-/** Temporal for a benchmark: TEMPORAL_ADDRESS when set (search attributes registered there), else a dev server. */
-export async function benchTemporal(dir: string): Promise<{ address: string; stop(): Promise<void> }> {
+/**
+ * Temporal for a benchmark: TEMPORAL_ADDRESS when set (search attributes registered there), else a
+ * dev server (its Web UI on `port + 1000` when a port is given, so a long run can be watched).
+ */
+export async function benchTemporal(dir: string, port?: number): Promise<{ address: string; stop(): Promise<void> }> {
   const { startTemporalDevServer } = await import('../../infra/index.js');
   const { temporalTools } = await import('../../worker/services.js');
   const { loadConfig } = await import('../../worker/config.js');
@@ -120,7 +124,8 @@ export async function benchTemporal(dir: string): Promise<{ address: string; sto
   const server = await startTemporalDevServer({
     tools: temporalTools(loadConfig({ HOME: process.env.HOME, PATH: process.env.PATH, LABEL_LOOP_CACHE_DIR: process.env.LABEL_LOOP_CACHE_DIR, TEMPORAL_CLI: process.env.TEMPORAL_CLI })),
     dataDir: path.join(dir, 'temporal'),
-    port: await benchPort(),
+    port: port ?? (await benchPort()),
+    uiPort: port !== undefined ? port + 1000 : undefined,
     headless: true,
     searchAttributes: { ...SEARCH_ATTRIBUTES },
   });
@@ -130,4 +135,40 @@ export async function benchTemporal(dir: string): Promise<{ address: string; sto
 /** The environment of a Label Loop process a benchmark starts: only what it is given (no DATABASE_URL of the caller's). */
 export function processEnv(extra: Record<string, string>): Record<string, string | undefined> {
   return { LABEL_LOOP_LOG_LEVEL: 'warn', LABEL_LOOP_LOG_FORMAT: 'json', ...extra };
+}
+
+export interface BenchStack {
+  dir: string;
+  pg: { url: string };
+  temporal: { address: string };
+  db: Db;
+  /** Closes the pool, stops Temporal and PostgreSQL (those it started) and removes the temp dir it made. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What every loop benchmark stands on: a temp dir (or `dataDir`, kept), PostgreSQL with Label
+ * Loop's schema, and Temporal; see benchDatabase and benchTemporal for what is reused from the
+ * environment. The API and worker processes are each benchmark's own.
+ */
+export async function benchStack(options: { prefix?: string; dataDir?: string; pgPort?: number; temporalPort?: number } = {}): Promise<BenchStack> {
+  const { createPool, migrate } = await import('../../store/index.js');
+  const temp = options.dataDir ? { dir: options.dataDir, remove: async () => undefined } : await benchDir(options.prefix);
+  await mkdir(temp.dir, { recursive: true });
+  const pg = await benchDatabase(temp.dir, options.pgPort);
+  const temporal = await benchTemporal(temp.dir, options.temporalPort);
+  const db = createPool(pg.url);
+  await migrate(db);
+  return {
+    dir: temp.dir,
+    pg,
+    temporal,
+    db,
+    async stop() {
+      await db.end();
+      await temporal.stop();
+      await pg.stop();
+      await temp.remove();
+    },
+  };
 }

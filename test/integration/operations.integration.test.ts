@@ -174,7 +174,12 @@ describe('operating Label Loop', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ id: 'nightly', paused: false, spec: { cron: '0 2 * * *', timezone: 'Europe/Paris' } });
     expect(created.body.nextRuns.length).toBeGreaterThan(0);
-    expect((await h.get(`/api/projects/${projectId}/schedules`)).body.schedules.map((s: any) => s.id)).toEqual(['nightly']);
+    // Listing reads Temporal's visibility, which may lag a create by a moment (SQL visibility on a production server).
+    const listed = await waitFor('the new schedule in the listing', async () => {
+      const { schedules } = (await h.get(`/api/projects/${projectId}/schedules`)).body;
+      return schedules?.length ? schedules : undefined;
+    }, 10_000, 100);
+    expect(listed.map((s: any) => s.id)).toEqual(['nightly']);
     expect((await h.client.schedule.getHandle(scheduleIdOf(projectId, 'nightly')).describe()).spec.timezone).toBe('Europe/Paris');
 
     expect((await h.post(`/api/projects/${projectId}/schedules/nightly/trigger`, {})).status).toBe(202);
