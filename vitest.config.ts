@@ -26,10 +26,11 @@ export default defineConfig({
                 include: ['test/integration/**/*.integration.test.ts'],
                 // Not against the production server: files that touch only PostgreSQL
                 // (streaming, audit), drive their own dev servers (temporalUi, outage), or
-                // exercise nothing server-specific beyond what operations, crash, scale and the
-                // round files run (demo, benchSmoke, fuzz; cli and dashboard, whose schedules,
-                // replays and terminations operations covers): they run in the dev-server tier.
-                // This keeps CI under its 30 minutes on a machine with nothing cached.
+                // exercise nothing server-specific beyond what operations, scale and the round
+                // files run (demo, benchSmoke, fuzz; cli and dashboard, whose schedules, replays
+                // and terminations operations covers; crash, whose SIGKILLed worker scale repeats
+                // here with 3 workers): they run in the dev-server tier. This keeps CI under its
+                // 30 minutes on a machine with nothing cached.
                 exclude: [
                   'test/integration/streaming.integration.test.ts',
                   'test/integration/audit.integration.test.ts',
@@ -40,6 +41,7 @@ export default defineConfig({
                   'test/integration/fuzz.integration.test.ts',
                   'test/integration/cli.integration.test.ts',
                   'test/integration/dashboard.integration.test.ts',
+                  'test/integration/crash.integration.test.ts',
                 ],
                 ...serial,
               },

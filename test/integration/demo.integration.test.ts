@@ -22,16 +22,16 @@ describe('the quick-start demo (real Temporal and PostgreSQL, through the HTTP A
       client: h.client,
       config: h.config,
       projectId,
-      tasks: 3_000,
-      labels: 1_500,
+      tasks: 2_000,
+      labels: 800,
       paceMs: 0,
       out,
     }));
-    expect(summary.labelled).toBe(1_500);
+    expect(summary.labelled).toBe(800);
     expect(summary.promotions).toBeGreaterThanOrEqual(2);
-    expect(summary.finalUnlabelled).toBe(1_500);
+    expect(summary.finalUnlabelled).toBe(1_200);
     expect(summary.finalAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(printed).toMatch(/the served champion r\d+-[0-9a-f]{8} is right on 0\.9[5-9]\d* of the 1500 e-mails nobody labelled/);
+    expect(printed).toMatch(/the served champion r\d+-[0-9a-f]{8} is right on 0\.9[5-9]\d* of the 1200 e-mails nobody labelled/);
     expect(printed).toMatch(/round \d+: .* PROMOTED/);
   });
 
@@ -39,8 +39,8 @@ describe('the quick-start demo (real Temporal and PostgreSQL, through the HTTP A
     const out = new PassThrough();
     let printed = '';
     out.on('data', (d) => (printed += d));
-    const second = await runDemo({ apiUrl: h.api.url, db: h.db, client: h.client, config: h.config, projectId, tasks: 3_000, labels: 1_550, paceMs: 0, out });
-    expect(printed).toContain('1500 e-mails were labelled in an earlier run; continuing');
+    const second = await runDemo({ apiUrl: h.api.url, db: h.db, client: h.client, config: h.config, projectId, tasks: 2_000, labels: 850, paceMs: 0, out });
+    expect(printed).toContain('800 e-mails were labelled in an earlier run; continuing');
     // Two sessions of 25 labels and the final round: a few rounds, not the first run's total again.
     expect(second.rounds).toBeGreaterThanOrEqual(1);
     expect(second.rounds).toBeLessThan(firstRun.rounds);
