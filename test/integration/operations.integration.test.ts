@@ -52,7 +52,15 @@ describe('operating Label Loop', () => {
       const s = (await h.get(`/api/projects/${projectId}/status`)).body;
       return s.currentRound === round && s.progress?.step === 'train' ? s.progress : undefined;
     }, 60_000, 50);
-  const finished = (round: number) => waitFor(`round ${round} to finish`, async () => (await rounds()).find((r) => r.round === round && r.outcome !== 'running'), 180_000, 200);
+  /**
+   * The round's row once it has ended and the loop has taken in its result: the row is written by
+   * the round's last activity, a moment before the loop's state (champion, last error) follows.
+   */
+  const finished = (round: number) =>
+    waitFor(`round ${round} to finish`, async () => {
+      const row = (await rounds()).find((r) => r.round === round && r.outcome !== 'running');
+      return row && (await status()).currentRound !== round ? row : undefined;
+    }, 180_000, 200);
   const rounds = async (query = '') => (await h.get(`/api/projects/${projectId}/rounds${query}`)).body.rounds as any[];
   const status = () => h.loopStatus(projectId);
   const search = async (query: string) => {
