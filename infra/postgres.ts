@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { isPortOpen, sleep, stopOnParentExit, tailFile, terminate } from './support.js';
+import { isAlive, isPortOpen, sleep, stopOnParentExit, tailFile, terminate } from './support.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -240,15 +240,6 @@ async function runningPostmaster(clusterDir: string): Promise<{ pid: number; por
     // no /proc (macOS)
   }
   return { pid, port };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function waitForConnection(url: string, timeoutMs: number): Promise<void> {

@@ -19,7 +19,7 @@ import { constants } from 'node:fs';
 import { access, cp, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { sleep } from './support.js';
+import { isAlive, sleep } from './support.js';
 
 /** Newest server release that builds here (see the module comment). */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
@@ -202,15 +202,6 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ st
       else resolvePromise({ stdout: String(stdout), stderr: String(stderr) });
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

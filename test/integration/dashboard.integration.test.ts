@@ -27,6 +27,7 @@ import { markRoundFailed, recordRoundEnd, recordRoundStart } from '../../store/r
 import { ApiMetrics } from '../../api/metrics.js';
 import { startApiServer } from '../../api/server.js';
 import { initBackend } from '../../model/backend.js';
+import { series } from '../helpers/prometheus.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT_DIR = path.join(REPO_ROOT, 'test-output');
@@ -53,16 +54,6 @@ const ENV = {
   // (Temporal refuses the connection).
   LABEL_LOOP_TEMPORAL_QUERY_TIMEOUT_MS: '8000',
 };
-
-/** `name{labels} value` lines of one metric family: label text → value. */
-function series(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
-  }
-  return out;
-}
 
 describe('operating Label Loop: metrics and the dashboard after real rounds', () => {
   let h: Harness;

@@ -4,6 +4,7 @@ import { EventIntake } from '../../api/eventIntake.js';
 import { ChampionCache } from '../../api/championCache.js';
 import { actionLabel, ApiMetrics, webhookResult } from '../../api/metrics.js';
 import { createPool } from '../../store/db.js';
+import { series } from '../helpers/prometheus.js';
 
 // Metrics and the dashboard without servers (app.inject). The pool points at a closed port: what
 // /metrics reads from PostgreSQL is then absent and label_loop_database_up says so.
@@ -30,15 +31,6 @@ afterAll(async () => {
 const basic = { authorization: `Basic ${Buffer.from('ls:pw').toString('base64')}` };
 const secret = { 'x-label-loop-secret': 's3cret', 'content-type': 'application/json' };
 
-/** `name{labels} value` lines of one metric family, as a map from the label text to the value. */
-function series(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
-  }
-  return out;
-}
 const scrape = async () => {
   const res = await app.inject({ method: 'GET', url: '/metrics', headers: basic });
   expect(res.statusCode).toBe(200);
